@@ -8,7 +8,7 @@ import { DATA_LOCATION_EXTERNAL, encodeModelProto, encodedModelSize, TensorProto
 import type { OnnxModel } from './onnx-model.js';
 import { tensorByteLength, typedFieldBytes } from './tensor-data.js';
 
-/** Protobuf messages cannot exceed 2 GiB; keep a margin for the graph itself. */
+/** Protobuf messages cannot exceed 2 GiB. */
 export const PROTOBUF_SIZE_LIMIT = 2 ** 31 - 1;
 
 export type ExternalDataMode = 'auto' | 'always' | 'never';
@@ -23,6 +23,8 @@ export interface SaveOnnxOptions {
   force?: boolean;
   /** Further paths that must not be overwritten. */
   protectedPaths?: string[];
+  /** Inline size past which `auto` switches to external data (protobuf's limit less a margin; tests lower it). */
+  inlineLimitBytes?: number;
 }
 
 export interface SaveOnnxResult {
@@ -89,8 +91,8 @@ export async function saveOnnxModel(model: OnnxModel, outputPath: string, option
   const initializers = initializerSet(model);
   const inlineBytes = tensors.reduce((sum, tensor) => sum + (tensorByteLength(tensor) ?? 0), 0);
   const inputHasExternal = tensors.some((tensor) => isExternal(tensor) && !model.pendingProducer(tensor));
-  const externalize =
-    mode === 'always' || (mode === 'auto' && (inputHasExternal || inlineBytes > PROTOBUF_SIZE_LIMIT - 64 * 1024 * 1024));
+  const inlineLimit = options.inlineLimitBytes ?? PROTOBUF_SIZE_LIMIT - 64 * 1024 * 1024;
+  const externalize = mode === 'always' || (mode === 'auto' && (inputHasExternal || inlineBytes > inlineLimit));
 
   const goesExternal = (tensor: TensorProto): boolean => {
     const length = tensorByteLength(tensor);
