@@ -1,5 +1,5 @@
-import { promises as fs, realpathSync } from 'node:fs';
-import path from 'node:path';
+import { promises as fs } from 'node:fs';
+import { resolveInsideFolder } from '../io/path-inside-folder.js';
 import { FormatError, ModelpressError } from '../errors.js';
 import { DATA_LOCATION_EXTERNAL, StringStringEntry, TensorProto } from './onnx-proto.js';
 
@@ -52,28 +52,14 @@ export function externalDataEntries(reference: Required<ExternalDataReference>):
   ];
 }
 
-/**
- * The absolute path of an external data file, refusing locations that are absolute or climb out of the
- * model's folder (directly or through a symlink): a model file must not make us read arbitrary files.
- */
+/** The absolute path of an external data file; locations outside the model's folder are refused. */
 export function resolveExternalDataPath(modelDirectory: string, location: string, tensorName: string): string {
-  const escapes = () =>
-    new ModelpressError(
+  const resolved = resolveInsideFolder(modelDirectory, location);
+  if (resolved === undefined) {
+    throw new ModelpressError(
       `tensor '${tensorName}': external data location '${location}' escapes the model's folder (must be a relative path inside ${modelDirectory})`,
     );
-  if (path.isAbsolute(location) || path.win32.isAbsolute(location) || location.includes('\0')) throw escapes();
-  const normalized = path.normalize(location.replace(/\\/g, '/'));
-  if (normalized === '..' || normalized.startsWith(`..${path.sep}`)) throw escapes();
-  const resolved = path.resolve(modelDirectory, normalized);
-  let real: string;
-  let realDirectory: string;
-  try {
-    real = realpathSync(resolved);
-    realDirectory = realpathSync(modelDirectory);
-  } catch {
-    return resolved; // missing files are reported by the caller, with the tensor that needs them
   }
-  if (real !== realDirectory && !real.startsWith(realDirectory + path.sep)) throw escapes();
   return resolved;
 }
 
