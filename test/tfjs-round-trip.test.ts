@@ -7,7 +7,7 @@ import * as tf from '@tensorflow/tfjs';
 import { buildTfjsFixtures } from '../fixtures/tfjs/build-tfjs-fixtures.js';
 import { FormatError } from '../src/errors.js';
 import { decodeTfjsWeight } from '../src/tfjs/decode-weight.js';
-import { floatToHalfBits } from '../src/tfjs/float16.js';
+import { floatToHalfBits } from '../src/numeric/float16.js';
 import {
   loadTfjsModel,
   readTfjsWeightBytes,

@@ -3,7 +3,7 @@ import { before, describe, test } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
 import { FormatError } from '../src/errors.js';
 import { decodeTfjsWeight } from '../src/tfjs/decode-weight.js';
-import { floatToHalfBits, halfBitsToFloat } from '../src/tfjs/float16.js';
+import { floatToHalfBits, halfBitsToFloat } from '../src/numeric/float16.js';
 import { parseTfjsModelJson, type TfjsWeightSpec } from '../src/tfjs/model-json.js';
 
 before(async () => {

@@ -1,4 +1,5 @@
 import { FormatError } from '../errors.js';
+import { halvesToFloat32 } from '../numeric/float16.js';
 import { byteLengthOf, onnxDataType, onnxDataTypeName, OnnxDataType } from './data-types.js';
 import { isExternal, readExternalBytes } from './external-data.js';
 import type { TensorProto } from './onnx-proto.js';
@@ -66,22 +67,12 @@ export async function readTensorBytes(tensor: TensorProto, modelDirectory: strin
   return typedFieldBytes(tensor);
 }
 
-function float16ToFloat32(bits: number): number {
-  const sign = bits & 0x8000 ? -1 : 1;
-  const exponent = (bits >> 10) & 0x1f;
-  const fraction = bits & 0x3ff;
-  if (exponent === 0) return sign * fraction * 2 ** -24;
-  if (exponent === 0x1f) return fraction ? NaN : sign * Infinity;
-  return sign * (1 + fraction / 1024) * 2 ** (exponent - 15);
-}
-
 /** Decoders to float32 for the element types a float model's weights use, keyed by type name. */
 const TO_FLOAT32: Record<string, (bytes: Uint8Array, count: number) => Float32Array> = {
   float32: (bytes, count) => new Float32Array(copyAligned(bytes).buffer, 0, count),
   float64: (bytes, count) => Float32Array.from(new Float64Array(copyAligned(bytes).buffer, 0, count)),
   float16: (bytes, count) => {
-    const halves = new Uint16Array(copyAligned(bytes).buffer, 0, count);
-    return Float32Array.from(halves, float16ToFloat32);
+    return halvesToFloat32(new Uint16Array(copyAligned(bytes).buffer, 0, count));
   },
   bfloat16: (bytes, count) => {
     const halves = new Uint16Array(copyAligned(bytes).buffer, 0, count);

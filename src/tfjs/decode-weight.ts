@@ -1,5 +1,5 @@
 import { FormatError } from '../errors.js';
-import { halvesToFloat32 } from './float16.js';
+import { halvesToFloat32 } from '../numeric/float16.js';
 import type { TfjsWeightSpec } from './model-json.js';
 import { checkWeightBytes, storedDtypeOf } from './weight-layout.js';
 import { elementCount, STRING_LENGTH_PREFIX_BYTES, TFJS_DTYPES } from './weight-dtypes.js';

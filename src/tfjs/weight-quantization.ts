@@ -1,4 +1,4 @@
-import { halvesToFloat32 } from './float16.js';
+import { halvesToFloat32 } from '../numeric/float16.js';
 
 /**
  * The quantization schemes a TF.js weights manifest can declare (`spec.quantization.dtype`), one entry
