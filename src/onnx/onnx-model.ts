@@ -1,10 +1,10 @@
 import { promises as fs } from 'node:fs';
-import path from 'node:path';
+import nodePath from 'node:path';
 import { FormatError, ModelpressError, messageOf } from '../errors.js';
 import { checkExternalData, externalDataReference, isExternal, resolveExternalDataPath } from './external-data.js';
 import { allTensors } from './graph-walk.js';
 import { decodeModelProto, ModelProto, TensorProto } from './onnx-proto.js';
-import { readTensorBytes, tensorByteLength } from './tensor-data.js';
+import { decodeTensorAsFloat32, readTensorBytes, tensorByteLength } from './tensor-data.js';
 import { modelWeights, WeightReference } from './weights.js';
 
 /** Produces a tensor's new bytes when the model is saved, so rewrites stream one tensor at a time. */
@@ -16,6 +16,12 @@ export type TensorDataProducer = () => Promise<Uint8Array>;
  */
 export class OnnxModel {
   private readonly producers = new Map<TensorProto, TensorDataProducer>();
+  /**
+   * The files this model was read from (the .onnx and its external data), fixed at load time: a rewrite may
+   * drop a tensor from the graph and still stream its bytes from there while saving, so a save must never
+   * write over any of them.
+   */
+  readonly inputFiles: string[];
 
   constructor(
     readonly proto: ModelProto,
@@ -23,10 +29,12 @@ export class OnnxModel {
     readonly path: string,
     /** False for a model built in memory: `path` then only anchors relative external data. */
     readonly fromFile = true,
-  ) {}
+  ) {
+    this.inputFiles = fromFile ? [nodePath.resolve(this.path), ...this.externalDataFiles()] : [];
+  }
 
   get directory(): string {
-    return path.dirname(path.resolve(this.path));
+    return nodePath.dirname(nodePath.resolve(this.path));
   }
 
   weights(): WeightReference[] {
@@ -37,6 +45,11 @@ export class OnnxModel {
   async tensorBytes(tensor: TensorProto): Promise<Uint8Array> {
     const producer = this.producers.get(tensor);
     return producer ? producer() : readTensorBytes(tensor, this.directory);
+  }
+
+  /** The tensor's values as float32 (float16, bfloat16, float64 and 8-bit integers are converted). */
+  async tensorAsFloat32(tensor: TensorProto): Promise<Float32Array> {
+    return decodeTensorAsFloat32(tensor, await this.tensorBytes(tensor));
   }
 
   /**

@@ -106,7 +106,7 @@ export async function saveOnnxModel(model: OnnxModel, outputPath: string, option
   }
 
   const outputs = external.length ? [outputPath, dataPath] : [outputPath];
-  checkOutputPaths(outputs, [...(model.fromFile ? [model.path] : []), ...model.externalDataFiles(), ...(options.protectedPaths ?? [])], options.force ?? false);
+  checkOutputPaths(outputs, [...model.inputFiles, ...model.externalDataFiles(), ...(options.protectedPaths ?? [])], options.force ?? false);
 
   const saved = new Map<TensorProto, SavedFields>();
   const remember = (tensor: TensorProto) => {

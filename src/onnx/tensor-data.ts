@@ -89,10 +89,10 @@ function copyAligned(bytes: Uint8Array): Uint8Array {
   return new Uint8Array(bytes);
 }
 
-/** The tensor's values as float32 (for verification and reporting). */
-export async function readTensorAsFloat32(tensor: TensorProto, modelDirectory: string): Promise<Float32Array> {
+/** Values in raw_data layout (`bytes`) of `tensor`'s type, as float32. */
+export function decodeTensorAsFloat32(tensor: TensorProto, bytes: Uint8Array): Float32Array {
   const type = knownType(tensor);
   const decode = TO_FLOAT32[type.name];
   if (!decode) throw new FormatError(`tensor '${tensor.name ?? ''}': cannot read ${onnxDataTypeName(type.code)} as float32`);
-  return decode(await readTensorBytes(tensor, modelDirectory), tensorElementCount(tensor));
+  return decode(bytes, tensorElementCount(tensor));
 }
