@@ -1,0 +1,50 @@
+/**
+ * A quantization grid: how one block of weights gets its scale and zero point, and how a value maps to an
+ * integer code and back. Every scheme (int8, int4, NF4/FP4 codebooks, tfjs affine) is one grid; the
+ * algorithms (RTN today; GPTQ, AWQ, HQQ later) choose codes on any grid, so adding either is one entry.
+ */
+
+export interface BlockParameters {
+  scale: number;
+  zeroPoint: number;
+}
+
+export interface QuantizationGrid {
+  /** Inclusive range of codes. */
+  minCode: number;
+  maxCode: number;
+  /** Scale and zero point for one block, from its values. */
+  parameters(values: Float32Array): BlockParameters;
+  /** The code for `value` (round to nearest, clamped to the grid). */
+  encode(value: number, parameters: BlockParameters): number;
+  /** The value a runtime reconstructs from `code`. */
+  decode(code: number, parameters: BlockParameters): number;
+}
+
+/**
+ * Weights laid out as MatMul's B operand: `rows` (K, input features) x `columns` (N, outputs), row-major.
+ * Blocks run down each column: rows [b*blockSize, (b+1)*blockSize) of column n share one scale/zero point.
+ * blockSize = rows gives one block per column (per-channel); rows*columns with columns = 1 gives per-tensor.
+ */
+export interface BlockLayout {
+  rows: number;
+  columns: number;
+  blockSize: number;
+}
+
+export function blockCount(layout: BlockLayout): number {
+  return Math.ceil(layout.rows / layout.blockSize);
+}
+
+/** Codes [rows x columns] row-major; scales and zero points [blocks x columns] row-major. */
+export interface QuantizedWeight {
+  codes: Int16Array;
+  scales: Float32Array;
+  zeroPoints: Int16Array;
+}
+
+/** Per-input-feature statistics from calibration, for the data-aware algorithms to come (GPTQ/AWQ). */
+export interface WeightCalibration {
+  /** Mean squared activation of each input feature (length = rows). */
+  inputEnergy?: Float32Array;
+}
