@@ -3,6 +3,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { pipeline } from 'node:stream/promises';
+import { quantizeModel } from '../src/quantize/quantize-model.js';
+import { defaultQuantizeOptions } from '../src/quantize/quantize-options.js';
+import { createLogger } from '../src/terminal/logger.js';
 import { loadOnnxModel } from '../src/onnx/onnx-model.js';
 import { saveOnnxModel } from '../src/onnx/save-onnx.js';
 
@@ -44,6 +47,21 @@ async function modelFiles(modelPath: string): Promise<string[]> {
   return hasData ? [modelPath, dataPath] : [modelPath];
 }
 
+async function quantizeForBenchmark(scheme: string, modelPath: string, outputDirectory: string): Promise<void> {
+  await quantizeModel({
+    input: modelPath,
+    output: path.join(outputDirectory, path.basename(modelPath)),
+    options: defaultQuantizeOptions(scheme),
+    force: false,
+    externalData: 'auto',
+    verify: false,
+    verifySamples: 0,
+    shapes: {},
+    gates: {},
+    log: createLogger({ stream: { write: () => true }, quiet: true }),
+  });
+}
+
 /** Each operation writes the model (and its data) into the output folder under the same file names. */
 const OPERATIONS = {
   /** Userspace read + write through Node streams: the bytes cross into the process and back, as a save's do. */
@@ -59,6 +77,10 @@ const OPERATIONS = {
   'copy-file': async (modelPath: string, outputDirectory: string) => {
     for (const file of await modelFiles(modelPath)) await fs.copyFile(file, path.join(outputDirectory, path.basename(file)));
   },
+  /** `modelpress quantize --scheme int8 --no-verify`: per-channel int8 RTN, streamed weight by weight. */
+  'quantize-int8': (modelPath: string, outputDirectory: string) => quantizeForBenchmark('int8', modelPath, outputDirectory),
+  /** `modelpress quantize --scheme int4 --no-verify`: block-32 MatMulNBits RTN, streamed weight by weight. */
+  'quantize-int4': (modelPath: string, outputDirectory: string) => quantizeForBenchmark('int4', modelPath, outputDirectory),
   /** What `modelpress` does for a model it does not rewrite: load the protobuf, stream the tensors out. */
   'load-save': async (modelPath: string, outputDirectory: string) => {
     const model = await loadOnnxModel(modelPath);

@@ -8,6 +8,8 @@ import { isModelpressError, UsageError } from '../src/errors.js';
 import { DEFAULT_LARGE_MODEL, generateLargeModel, GeneratedModel, LargeModelOptions } from './generate-large-model.js';
 import { MeasurementResult, OperationName, STREAM_COPY_CHUNK_BYTES } from './measure-child.js';
 import { verifySavedModel } from './verify-saved-model.js';
+import { renderQuantizedModelBenchmarks, runQuantizedModelBenchmarks } from './quantized-models-benchmark.js';
+import { loadOnnxModel } from '../src/onnx/onnx-model.js';
 
 /**
  * `npm run bench`: how close saving a large external-data ONNX model comes to copying its files, and how
@@ -21,6 +23,9 @@ import { verifySavedModel } from './verify-saved-model.js';
 const TARGETS = {
   throughput: { label: 'load+save / copy throughput', limit: 0.5, atLeast: true },
   peakRss: { label: 'peak RSS / model size', limit: 0.25, atLeast: false },
+  int8Throughput: { label: 'quantize int8 / copy throughput', limit: 0.3, atLeast: true },
+  int4Throughput: { label: 'quantize int4 / copy throughput', limit: 0.3, atLeast: true },
+  quantizePeakRss: { label: 'quantize peak RSS / model size (worse of int8, int4)', limit: 0.25, atLeast: false },
 } as const;
 
 type TargetName = keyof typeof TARGETS;
@@ -30,12 +35,16 @@ const COPY_BASELINE: OperationName = 'stream-copy';
 const SAVE: OperationName = 'load-save';
 const KERNEL_COPY: OperationName = 'copy-file';
 /** The operations of one round. Each round rotates this order by one (see roundOrder). */
-const ROUND: OperationName[] = ['stream-copy', 'load-save', 'copy-file'];
+const ROUND: OperationName[] = ['stream-copy', 'load-save', 'copy-file', 'quantize-int8', 'quantize-int4'];
+/** Operations that write a rewritten model: their output is checked by loading it, not by size. */
+const REWRITES: OperationName[] = ['quantize-int8', 'quantize-int4'];
 
 const DESCRIPTIONS: Record<OperationName, string> = {
   'stream-copy': `copy, read/write stream (${STREAM_COPY_CHUNK_BYTES / 1024} KiB buffers)`,
   'copy-file': 'copy, fs.copyFile (kernel copy)',
   'load-save': 'loadOnnxModel + saveOnnxModel',
+  'quantize-int8': 'quantize --scheme int8 --no-verify (RTN, per-channel)',
+  'quantize-int4': 'quantize --scheme int4 --no-verify (RTN, block 32, MatMulNBits)',
 };
 
 /** Model plus a copy of it plus the save's temporaries, with room to spare. */
@@ -74,10 +83,10 @@ interface TargetResult {
 }
 
 function parseArguments(argv: string[]): Options {
-  // Six timed runs, not three: on the small VMs this runs on, kernel time for writing a gigabyte into the
+  // Five timed runs, not three: on the small VMs this runs on, kernel time for writing a gigabyte into the
   // page cache varied 4x from one run to the next, and medians of three moved the ratio from 0.6 to 2.
-  // Six is a multiple of the round's length, so every operation runs equally often in every position.
-  const options: Options = { json: false, runs: 6, model: { ...DEFAULT_LARGE_MODEL } };
+  // Five is the round's length, so every operation runs once in every position.
+  const options: Options = { json: false, runs: ROUND.length, model: { ...DEFAULT_LARGE_MODEL } };
   const positiveInteger = (flag: string, value: string | undefined): number => {
     const parsed = Number(value);
     if (!Number.isSafeInteger(parsed) || parsed < 1) throw new UsageError(`${flag} needs a positive integer, got '${value ?? ''}'`);
@@ -213,6 +222,7 @@ function renderTable(
     '  fs.copyFile (copy_file_range, what `cp` does when it can) is for reference only: the kernel copies without the bytes',
     '  entering the process, which no save that reads its tensors can do',
     'peak RSS ratio = load+save peak RSS (whole process, Node included) / model bytes (.onnx + .data)',
+    'quantize throughput = input model bytes / quantize time, over the same copy MB/s (output is smaller: int8 ~1/4, int4 ~1/7)',
     `reference, no target: load+save / fs.copyFile throughput: ${referenceRatio.toFixed(2)}`,
     ...targets.map(targetLine),
   ].join('\n');
@@ -252,6 +262,8 @@ async function main(): Promise<number> {
         // A copy must reproduce the files exactly; a save may lay its files out differently, so its tensors are checked.
         if (operation === SAVE) {
           await verifySavedModel(path.join(outputDirectory, path.basename(model.modelPath)), model.tensors);
+        } else if (REWRITES.includes(operation)) {
+          await loadOnnxModel(path.join(outputDirectory, path.basename(model.modelPath)));
         } else if (result.bytesWritten !== modelBytes) {
           throw new Error(`measurement '${operation}' wrote ${result.bytesWritten} bytes, the model is ${modelBytes}`);
         }
@@ -269,9 +281,17 @@ async function main(): Promise<number> {
     const targets = {
       throughput: judge('throughput', save.bytesPerSecond / byOperation.get(COPY_BASELINE)!.bytesPerSecond),
       peakRss: judge('peakRss', save.peakRssBytes / modelBytes),
+      int8Throughput: judge('int8Throughput', byOperation.get('quantize-int8')!.bytesPerSecond / byOperation.get(COPY_BASELINE)!.bytesPerSecond),
+      int4Throughput: judge('int4Throughput', byOperation.get('quantize-int4')!.bytesPerSecond / byOperation.get(COPY_BASELINE)!.bytesPerSecond),
+      quantizePeakRss: judge(
+        'quantizePeakRss',
+        Math.max(byOperation.get('quantize-int8')!.peakRssBytes, byOperation.get('quantize-int4')!.peakRssBytes) / modelBytes,
+      ),
     };
     const saveVersusCopyFile = save.bytesPerSecond / byOperation.get(KERNEL_COPY)!.bytesPerSecond;
-    const pass = Object.values(targets).every((target) => target.pass);
+    progress('quantized models: latency and accuracy ...');
+    const quantized = await runQuantizedModelBenchmarks(path.join(workDirectory, 'quantized-models'), progress);
+    const pass = Object.values(targets).every((target) => target.pass) && quantized.targets.every((target) => target.pass);
     if (options.json) {
       const report = {
         model: { layers: options.model.layers, width: options.model.width, modelBytes: model.modelBytes, dataBytes: model.dataBytes, totalBytes: modelBytes },
@@ -280,11 +300,13 @@ async function main(): Promise<number> {
         measurements: Object.fromEntries(summaries.map((summary) => [summary.operation, summary])),
         targets,
         reference: { saveVersusCopyFile },
+        quantizedModels: quantized,
         pass,
       };
       console.log(JSON.stringify(report, null, 2));
     } else {
       console.log(renderTable(model, options, summaries, Object.values(targets), saveVersusCopyFile));
+      console.log(renderQuantizedModelBenchmarks(quantized));
     }
     return pass ? 0 : 1;
   } finally {

@@ -40,8 +40,8 @@ describe('--device on the command line', () => {
   });
 
   test('an engine is only loaded by commands that need one', async () => {
-    const result = await runCli(['--verbose', '--device', 'gpu', 'quantize']);
-    assert.deepEqual(linesOf(result.stderr).slice(0, 1), ['modelpress: error: modelpress quantize: not implemented yet']);
+    const result = await runCli(['--verbose', '--device', 'gpu', 'prune']);
+    assert.deepEqual(linesOf(result.stderr).slice(0, 1), ['modelpress: error: modelpress prune: not implemented yet']);
     assert.doesNotMatch(result.stderr, /engine/);
   });
 });

@@ -6,11 +6,10 @@ import { afterEach, beforeEach, describe, it } from 'node:test';
 import { ModelpressError, UsageError } from '../src/errors.js';
 import { findWeightUses } from '../src/quantize/onnx/weight-uses.js';
 import { bytesOf, deferQuantization } from '../src/quantize/onnx/deferred-quantization.js';
-import type { QuantizeOptions } from '../src/quantize/quantize-options.js';
+import { defaultQuantizeOptions } from '../src/quantize/quantize-options.js';
 import { quantizeOnnxModel } from '../src/quantize/quantize-onnx-model.js';
 import type { QuantizeRequest } from '../src/quantize/quantize-request.js';
 import type { QuantizationScheme } from '../src/quantize/schemes.js';
-import { WeightSelection } from '../src/quantize/weight-selection.js';
 import { createLogger } from '../src/terminal/logger.js';
 import { samplePath } from './support/onnx-samples.js';
 
@@ -30,18 +29,7 @@ afterEach(async () => {
 const silent = createLogger({ stream: { write: () => true }, quiet: true });
 
 function request(output: string, overrides: Partial<QuantizeRequest> = {}): QuantizeRequest {
-  const options: QuantizeOptions = {
-    scheme: 'stand-in',
-    algo: 'rtn',
-    perChannel: true,
-    int4Format: 'ort',
-    doubleQuant: false,
-    keepIoTypes: false,
-    opBlockList: [],
-    calibrationMethod: 'minmax',
-    percentile: 99.99,
-    selection: WeightSelection.all(),
-  };
+  const options = defaultQuantizeOptions('stand-in');
   return { input: '', output, options, force: false, externalData: 'auto', verify: true, verifySamples: 2, shapes: {}, gates: {}, log: silent, ...overrides };
 }
 

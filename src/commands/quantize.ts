@@ -123,6 +123,7 @@ export function registerQuantizeCommand(program: Command): void {
         shapes: parseShapeOverrides(flags.shape),
         gates: { maxError: flags.maxError, minCosine: flags.minCosine },
         log: context.log,
+        engine: () => context.engine(),
       });
       if (flags.report) {
         const reportPath = flags.report;

@@ -1,5 +1,5 @@
 import type { CalibrationSet } from '../calibration/calibration-set.js';
-import type { WeightSelection } from './weight-selection.js';
+import { WeightSelection } from './weight-selection.js';
 
 export type Int4Format = 'ort' | 'qdq';
 export type CalibrationMethod = 'minmax' | 'percentile' | 'entropy';
@@ -32,4 +32,21 @@ export interface QuantizeOptions {
   /** LLM.int8()-style split: input features whose calibrated |activation| exceeds this stay float. */
   outlierThreshold?: number;
   selection: WeightSelection;
+}
+
+/** The options the command uses when only --scheme is given (for library callers, tests and benchmarks). */
+export function defaultQuantizeOptions(scheme: string, overrides: Partial<QuantizeOptions> = {}): QuantizeOptions {
+  return {
+    scheme,
+    algo: 'rtn',
+    perChannel: true,
+    int4Format: 'ort',
+    doubleQuant: false,
+    keepIoTypes: false,
+    opBlockList: [],
+    calibrationMethod: 'minmax',
+    percentile: 99.99,
+    selection: WeightSelection.all(),
+    ...overrides,
+  };
 }

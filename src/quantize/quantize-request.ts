@@ -1,4 +1,5 @@
 import type { ExternalDataMode } from '../onnx/save-onnx.js';
+import type { TensorEngine } from '../engine/tensor-engine.js';
 import type { Logger } from '../terminal/logger.js';
 import type { QualityGates } from './quality-gates.js';
 import type { QuantizeOptions } from './quantize-options.js';
@@ -19,4 +20,6 @@ export interface QuantizeRequest {
   shapes: Record<string, number[]>;
   gates: QualityGates;
   log: Logger;
+  /** The tensor engine (--device), for work that runs on tfjs: TF.js verification. Loaded only when needed. */
+  engine?: () => Promise<TensorEngine>;
 }

@@ -1,0 +1,133 @@
+import type * as tfjs from '@tensorflow/tfjs';
+import { ModelpressError, messageOf } from '../errors.js';
+import type { Tfjs } from '../engine/tensor-engine.js';
+import { loadTfjsModel } from '../tfjs/load-tfjs-model.js';
+import type { TfjsModelKind } from '../tfjs/model-json.js';
+import { tfjsModelIOHandler } from '../tfjs/tfjs-io-handler.js';
+
+/**
+ * A TF.js model.json loaded into tfjs (LayersModel or GraphModel by its format) and run on plain arrays.
+ * Files are read through modelpress's own loader, so this needs neither tfjs-node nor its file:// handler,
+ * and it runs on whatever tfjs namespace and backend it is given.
+ */
+export interface TfjsModelRunner {
+  modelJsonPath: string;
+  kind: TfjsModelKind;
+  inputs: TfjsRunnerInput[];
+  outputNames: string[];
+  /** One forward pass; `feeds` by input name. Every tensor made here is disposed before it returns. */
+  run(feeds: Record<string, TfjsArray>): Promise<Record<string, TfjsArray>>;
+  dispose(): void;
+}
+
+export interface TfjsRunnerInput {
+  name: string;
+  /** null for a dimension the model leaves open (batch, image size); undefined when even the rank is unknown. */
+  shape: Array<number | null> | undefined;
+  dtype: tfjs.DataType;
+}
+
+export interface TfjsArray {
+  dtype: tfjs.DataType;
+  shape: number[];
+  values: Float32Array | Int32Array | Uint8Array;
+}
+
+/**
+ * The tfjs that verification runs on when the caller gives none: the pure-JS package, on the backend the
+ * process already selected (the engine picks wasm or cpu), else cpu; tfjs's own default would first try
+ * webgl, which cannot start in Node.
+ */
+export async function defaultTfjs(): Promise<Tfjs> {
+  const tf: Tfjs = await import('@tensorflow/tfjs');
+  if (!tf.engine().backendName) await tf.setBackend('cpu');
+  return tf;
+}
+
+export async function openTfjsRunner(modelJsonPath: string, tf: Tfjs): Promise<TfjsModelRunner> {
+  const model = await loadTfjsModel(modelJsonPath);
+  const handler = tfjsModelIOHandler(model);
+  try {
+    return model.kind === 'graph-model'
+      ? graphModelRunner(modelJsonPath, await tf.loadGraphModel(handler), tf)
+      : layersModelRunner(modelJsonPath, await tf.loadLayersModel(handler), tf);
+  } catch (error) {
+    if (error instanceof ModelpressError) throw error;
+    throw new ModelpressError(`${modelJsonPath}: tfjs cannot load the model: ${messageOf(error)}`, { cause: error });
+  }
+}
+
+function layersModelRunner(modelJsonPath: string, model: tfjs.LayersModel, tf: Tfjs): TfjsModelRunner {
+  const inputs = model.inputs.map((input, index) => ({ name: model.inputNames[index]!, shape: input.shape.slice(), dtype: input.dtype }));
+  const outputNames = model.outputNames.slice();
+  return {
+    modelJsonPath,
+    kind: 'layers-model',
+    inputs,
+    outputNames,
+    run: (feeds) =>
+      runWithTensors(tf, modelJsonPath, feeds, outputNames, (tensors) => model.predict(inputs.map((input) => tensors[input.name]!))),
+    dispose: () => model.dispose(),
+  };
+}
+
+function graphModelRunner(modelJsonPath: string, model: tfjs.GraphModel, tf: Tfjs): TfjsModelRunner {
+  // GraphDef writes an unknown dimension as -1; a Placeholder without a shape attribute has unknown rank.
+  const inputs = model.inputs.map((input) => ({
+    name: input.name,
+    shape: input.shape?.map((size) => (size < 0 ? null : size)),
+    dtype: input.dtype,
+  }));
+  // outputNodes are the signature's output keys when the model has one, else the graph's output node names.
+  const outputNames = model.outputNodes.slice();
+  return {
+    modelJsonPath,
+    kind: 'graph-model',
+    inputs,
+    outputNames,
+    run: (feeds) => runWithTensors(tf, modelJsonPath, feeds, outputNames, (tensors) => executeGraph(model, tensors)),
+    dispose: () => model.dispose(),
+  };
+}
+
+/**
+ * execute() refuses graphs with control flow (While, If) or dynamic-shape ops and names executeAsync in its
+ * error; executeAsync runs every graph but warns on the console for the others, so try execute first.
+ */
+async function executeGraph(model: tfjs.GraphModel, tensors: tfjs.NamedTensorMap): Promise<tfjs.Tensor | tfjs.Tensor[]> {
+  try {
+    return model.execute(tensors);
+  } catch (error) {
+    if (!messageOf(error).includes('executeAsync')) throw error;
+    return model.executeAsync(tensors);
+  }
+}
+
+async function runWithTensors(
+  tf: Tfjs,
+  modelJsonPath: string,
+  feeds: Record<string, TfjsArray>,
+  outputNames: string[],
+  forward: (tensors: tfjs.NamedTensorMap) => tfjs.Tensor | tfjs.Tensor[] | Promise<tfjs.Tensor | tfjs.Tensor[]>,
+): Promise<Record<string, TfjsArray>> {
+  const tensors: tfjs.NamedTensorMap = {};
+  for (const [name, feed] of Object.entries(feeds)) tensors[name] = tf.tensor(feed.values, feed.shape, feed.dtype);
+  let outputs: tfjs.Tensor[] = [];
+  try {
+    const result = await forward(tensors);
+    outputs = Array.isArray(result) ? result : [result];
+    if (outputs.length !== outputNames.length) {
+      throw new ModelpressError(`${modelJsonPath}: the model returned ${outputs.length} outputs, its topology names ${outputNames.length}`);
+    }
+    const values: Record<string, TfjsArray> = {};
+    for (const [index, output] of outputs.entries()) {
+      values[outputNames[index]!] = { dtype: output.dtype, shape: output.shape.slice(), values: (await output.data()) as TfjsArray['values'] };
+    }
+    return values;
+  } catch (error) {
+    if (error instanceof ModelpressError) throw error;
+    throw new ModelpressError(`${modelJsonPath}: tfjs failed to run the model: ${messageOf(error)}`, { cause: error });
+  } finally {
+    tf.dispose([...Object.values(tensors), ...outputs]);
+  }
+}
