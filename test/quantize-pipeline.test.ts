@@ -43,7 +43,7 @@ function scalingScheme(factor: number): QuantizationScheme {
       for (const use of eligible) {
         const replacement = { ...use.weight, name: `${use.weight.name}_scaled`, raw_data: undefined };
         use.graph.addInitializer(replacement);
-        use.graph.removeInitializer(use.weight.name!);
+        use.weightGraph.removeInitializer(use.weight.name!);
         use.node.input![use.inputIndex] = replacement.name;
         deferQuantization(model, use.weight, [replacement], (values) => [bytesOf(values.map((value) => value * factor))]);
       }

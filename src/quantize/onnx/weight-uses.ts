@@ -1,6 +1,6 @@
 import { onnxDataTypeName } from '../../onnx/data-types.js';
 import { OnnxGraph } from '../../onnx/graph.js';
-import { allGraphs } from '../../onnx/graph-walk.js';
+import { allGraphs, subgraphsOfNode } from '../../onnx/graph-walk.js';
 import type { OnnxModel } from '../../onnx/onnx-model.js';
 import type { NodeProto, TensorProto } from '../../onnx/onnx-proto.js';
 import { tensorByteLength, tensorDims, tensorElementCount } from '../../onnx/tensor-data.js';
@@ -17,7 +17,10 @@ import type { WeightSelection } from '../weight-selection.js';
 export type WeightInputs = Record<string, number>;
 
 export interface WeightUse {
+  /** The graph holding `node` (a subgraph when an If/Loop body reads an outer weight). */
   graph: OnnxGraph;
+  /** The graph holding the weight's initializer: remove or replace it there. */
+  weightGraph: OnnxGraph;
   node: NodeProto;
   inputIndex: number;
   weight: TensorProto;
@@ -53,6 +56,21 @@ function skipped(weight: TensorProto, node: NodeProto | undefined, reason: strin
 }
 
 /**
+ * The nodes that actually read `name` through `node`: the node itself when it takes `name` as an input,
+ * and, for If/Loop/Scan, the nodes inside its bodies that read it as an outer-scope value (not where a
+ * body defines its own `name`).
+ */
+function readersInside(node: NodeProto, name: string): NodeProto[] {
+  const readers = (node.input ?? []).includes(name) ? [node] : [];
+  for (const body of subgraphsOfNode(node)) {
+    const shadowed = [...(body.input ?? []), ...(body.initializer ?? [])].some((value) => value.name === name);
+    if (shadowed) continue;
+    for (const inner of body.node ?? []) readers.push(...readersInside(inner, name));
+  }
+  return readers;
+}
+
+/**
  * Call promoteConstantWeightsToInitializers first so Constant-node weights are found too. A weight is
  * eligible only if every node reading it is a rewritable use: replacing it for one consumer must not take
  * it away from another.
@@ -61,12 +79,15 @@ export function findWeightUses(model: OnnxModel, rules: WeightUseRules): WeightU
   const dataTypes = rules.dataTypes ?? ['float32'];
   const eligible: WeightUse[] = [];
   const decisions: TensorDecision[] = [];
-  for (const { graph: proto } of allGraphs(model.proto)) {
-    const graph = new OnnxGraph(proto);
+  const graphs = [...allGraphs(model.proto)].map(({ graph }) => new OnnxGraph(graph));
+  const graphOfNode = new Map<NodeProto, OnnxGraph>();
+  for (const graph of graphs) for (const node of graph.nodes) graphOfNode.set(node, graph);
+  for (const graph of graphs) {
+    const proto = graph.proto;
     const graphInputs = new Set((proto.input ?? []).map((input) => input.name));
     for (const weight of proto.initializer ?? []) {
       const name = weight.name ?? '';
-      const consumers = graph.consumers(name);
+      const consumers = graph.consumers(name).flatMap((node) => readersInside(node, name));
       const uses = consumers.filter((node) => {
         const index = rules.inputs[node.op_type ?? ''];
         return index !== undefined && !node.domain && node.input?.[index] === name;
@@ -87,7 +108,14 @@ export function findWeightUses(model: OnnxModel, rules: WeightUseRules): WeightU
         decisions.push(skipped(weight, first, `shared with ${other.op_type} node '${other.name ?? ''}'`));
         continue;
       }
-      const candidates = uses.map((node) => ({ graph, node, inputIndex: rules.inputs[node.op_type!]!, weight, dims: tensorDims(weight) }));
+      const candidates = uses.map((node) => ({
+        graph: graphOfNode.get(node)!,
+        weightGraph: graph,
+        node,
+        inputIndex: rules.inputs[node.op_type!]!,
+        weight,
+        dims: tensorDims(weight),
+      }));
       const verdict =
         candidates.map((use) => rules.selection.verdict({ weightName: name, elements: tensorElementCount(weight), nodeName: use.node.name, opType: use.node.op_type })).find(Boolean) ??
         candidates.map((use) => rules.check?.(use)).find(Boolean);
