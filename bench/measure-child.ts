@@ -3,8 +3,6 @@ import os from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { pipeline } from 'node:stream/promises';
-import { quantizeModel } from '../src/quantize/quantize-model.js';
-import { defaultQuantizeOptions } from '../src/quantize/quantize-options.js';
 import { createLogger } from '../src/terminal/logger.js';
 import { loadOnnxModel } from '../src/onnx/onnx-model.js';
 import { saveOnnxModel } from '../src/onnx/save-onnx.js';
@@ -48,6 +46,10 @@ async function modelFiles(modelPath: string): Promise<string[]> {
 }
 
 async function quantizeForBenchmark(scheme: string, modelPath: string, outputDirectory: string): Promise<void> {
+  // Imported here, not at the top: the quantizer's modules (onnxruntime among them) would otherwise count in
+  // the RSS of every other measurement.
+  const { quantizeModel } = await import('../src/quantize/quantize-model.js');
+  const { defaultQuantizeOptions } = await import('../src/quantize/quantize-options.js');
   await quantizeModel({
     input: modelPath,
     output: path.join(outputDirectory, path.basename(modelPath)),

@@ -22,6 +22,8 @@ export class OnnxModel {
    * write over any of them.
    */
   readonly inputFiles: string[];
+  /** Whether the model was read with external data: `auto` saves keep rewritten models that way too. */
+  readonly hadExternalData: boolean;
 
   constructor(
     readonly proto: ModelProto,
@@ -30,7 +32,9 @@ export class OnnxModel {
     /** False for a model built in memory: `path` then only anchors relative external data. */
     readonly fromFile = true,
   ) {
-    this.inputFiles = fromFile ? [nodePath.resolve(this.path), ...this.externalDataFiles()] : [];
+    const dataFiles = this.externalDataFiles();
+    this.inputFiles = fromFile ? [nodePath.resolve(this.path), ...dataFiles] : [];
+    this.hadExternalData = dataFiles.length > 0;
   }
 
   get directory(): string {

@@ -14,7 +14,7 @@ export const PROTOBUF_SIZE_LIMIT = 2 ** 31 - 1;
 export type ExternalDataMode = 'auto' | 'always' | 'never';
 
 export interface SaveOnnxOptions {
-  /** auto: external when the input had external data or the model would pass the 2 GiB limit. */
+  /** auto: external when the model was loaded with external data or would pass the 2 GiB limit. */
   externalData?: ExternalDataMode;
   /** File name of the data file, in the output's folder. Default `<output file name>.data`. */
   dataFileName?: string;
@@ -90,7 +90,8 @@ export async function saveOnnxModel(model: OnnxModel, outputPath: string, option
   const tensors = [...new Set(allTensors(model.proto))];
   const initializers = initializerSet(model);
   const inlineBytes = tensors.reduce((sum, tensor) => sum + (tensorByteLength(tensor) ?? 0), 0);
-  const inputHasExternal = tensors.some((tensor) => isExternal(tensor) && !model.pendingProducer(tensor));
+  // A rewrite may have replaced every external tensor with new ones; the model still came with external data.
+  const inputHasExternal = model.hadExternalData || tensors.some((tensor) => isExternal(tensor) && !model.pendingProducer(tensor));
   const inlineLimit = options.inlineLimitBytes ?? PROTOBUF_SIZE_LIMIT - 64 * 1024 * 1024;
   const externalize = mode === 'always' || (mode === 'auto' && (inputHasExternal || inlineBytes > inlineLimit));
 

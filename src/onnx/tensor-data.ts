@@ -69,24 +69,32 @@ export async function readTensorBytes(tensor: TensorProto, modelDirectory: strin
 
 /** Decoders to float32 for the element types a float model's weights use, keyed by type name. */
 const TO_FLOAT32: Record<string, (bytes: Uint8Array, count: number) => Float32Array> = {
-  float32: (bytes, count) => new Float32Array(copyAligned(bytes).buffer, 0, count),
-  float64: (bytes, count) => Float32Array.from(new Float64Array(copyAligned(bytes).buffer, 0, count)),
-  float16: (bytes, count) => {
-    return halvesToFloat32(new Uint16Array(copyAligned(bytes).buffer, 0, count));
-  },
+  // float32 bytes are viewed, not copied (the caller treats the result as read-only).
+  float32: (bytes, count) => alignedView(bytes, Float32Array, count),
+  float64: (bytes, count) => Float32Array.from(alignedView(bytes, Float64Array, count)),
+  float16: (bytes, count) => halvesToFloat32(alignedView(bytes, Uint16Array, count)),
   bfloat16: (bytes, count) => {
-    const halves = new Uint16Array(copyAligned(bytes).buffer, 0, count);
+    const halves = alignedView(bytes, Uint16Array, count);
     const words = Uint32Array.from(halves, (half) => half << 16);
     return new Float32Array(words.buffer);
   },
   int8: (bytes, count) => Float32Array.from(new Int8Array(bytes.buffer, bytes.byteOffset, count)),
   uint8: (bytes, count) => Float32Array.from(bytes.subarray(0, count)),
-  int32: (bytes, count) => Float32Array.from(new Int32Array(copyAligned(bytes).buffer, 0, count)),
+  int32: (bytes, count) => Float32Array.from(alignedView(bytes, Int32Array, count)),
 };
 
-/** A private, aligned copy: typed-array views need an offset that is a multiple of the element size. */
-function copyAligned(bytes: Uint8Array): Uint8Array {
-  return new Uint8Array(bytes);
+/**
+ * A typed-array view of `bytes`: typed arrays need an offset that is a multiple of their element size, so
+ * misaligned bytes (inside a protobuf buffer) are copied first; aligned ones (external data reads get a
+ * buffer of their own) are viewed as they are.
+ */
+function alignedView<T extends Float32Array | Float64Array | Uint16Array | Int32Array>(
+  bytes: Uint8Array,
+  type: { new (buffer: ArrayBufferLike, byteOffset: number, length: number): T; BYTES_PER_ELEMENT: number },
+  count: number,
+): T {
+  const aligned = bytes.byteOffset % type.BYTES_PER_ELEMENT === 0 ? bytes : new Uint8Array(bytes);
+  return new type(aligned.buffer, aligned.byteOffset, count);
 }
 
 /** Values in raw_data layout (`bytes`) of `tensor`'s type, as float32. */

@@ -13,10 +13,9 @@ import { allGraphs } from '../../src/onnx/graph-walk.js';
 import { loadOnnxModel, OnnxModel } from '../../src/onnx/onnx-model.js';
 import type { NodeProto, TensorProto } from '../../src/onnx/onnx-proto.js';
 import { saveOnnxModel } from '../../src/onnx/save-onnx.js';
-import type { QuantizeOptions } from '../../src/quantize/quantize-options.js';
+import { defaultQuantizeOptions, type QuantizeOptions } from '../../src/quantize/quantize-options.js';
 import type { OutputError, TensorDecision } from '../../src/quantize/quantize-report.js';
 import type { OnnxSchemeContext } from '../../src/quantize/schemes.js';
-import { WeightSelection } from '../../src/quantize/weight-selection.js';
 import { silentLogger } from '../../src/terminal/logger.js';
 import { compareOutputs, mergeOutputErrors } from '../../src/verify/output-metrics.js';
 import { samplePath } from './onnx-samples.js';
@@ -24,19 +23,7 @@ import { samplePath } from './onnx-samples.js';
 export type OnnxScheme = (context: OnnxSchemeContext) => Promise<TensorDecision[]>;
 
 export function int8Options(overrides: Partial<QuantizeOptions> = {}): QuantizeOptions {
-  return {
-    scheme: 'int8',
-    algo: 'rtn',
-    perChannel: true,
-    int4Format: 'ort',
-    doubleQuant: false,
-    keepIoTypes: false,
-    opBlockList: [],
-    calibrationMethod: 'minmax',
-    percentile: 99.99,
-    selection: WeightSelection.all(),
-    ...overrides,
-  };
+  return defaultQuantizeOptions('int8', overrides);
 }
 
 /** A fixture as the pipeline sees it: Constant-node weights promoted to initializers. */

@@ -15,6 +15,17 @@ export interface QuantizationGrid {
   maxCode: number;
   /** Scale and zero point for one block, from its values. */
   parameters(values: Float32Array): BlockParameters;
+  /**
+   * The same parameters from the block's minimum and maximum alone, for grids whose rule needs nothing
+   * else (every affine and absmax grid). Lets RTN scan weights row by row, in memory order, instead of
+   * gathering each block's column: several times faster on large matrices.
+   */
+  fromRange?(min: number, max: number): BlockParameters;
+  /**
+   * encode() over rows [rowStart, rowEnd) of a row-major matrix, `parameters` holding each column's block
+   * parameters: the same codes, in one tight loop (hot for models of gigabytes).
+   */
+  encodeRows?(weights: Float32Array, rowStart: number, rowEnd: number, columns: number, parameters: BlockParameters[], codes: Int16Array): void;
   /** The code for `value` (round to nearest, clamped to the grid). */
   encode(value: number, parameters: BlockParameters): number;
   /** The value a runtime reconstructs from `code`. */

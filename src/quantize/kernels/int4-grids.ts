@@ -44,6 +44,12 @@ function asymmetricParameters(values: Float32Array): BlockParameters {
     if (value < min) min = value;
     if (value > max) max = value;
   }
+  return asymmetricFromRange(min, max);
+}
+
+function asymmetricFromRange(blockMin: number, blockMax: number): BlockParameters {
+  const min = Math.min(blockMin, 0);
+  const max = Math.max(blockMax, 0);
   // float32 arithmetic, as the scale is stored (and computed by ORT) in float32
   const scale = Math.fround(Math.fround(max - min) / UINT4_MAX_CODE);
   const zeroPoint = scale === 0 ? 0 : clampCode(Math.round(Math.fround(-min / scale)), 0, UINT4_MAX_CODE);
@@ -59,8 +65,37 @@ function symmetricScale(values: Float32Array): number {
     if (value > max) max = value;
   }
   if (values.length === 0) return 0;
+  return symmetricScaleFromRange(min, max);
+}
+
+function symmetricScaleFromRange(min: number, max: number): number {
   const extreme = Math.abs(max) > Math.abs(min) ? max : min;
   return Math.fround(extreme / -UINT4_IMPLICIT_ZERO_POINT);
+}
+
+/**
+ * unsignedCode over rows of a matrix, with each column's float32 reciprocal computed once; `offset` turns
+ * the unsigned codes into signed ones (the int4 grid's parameters carry zero point 0, its codes sit 8 lower).
+ */
+function unsignedCodeRows(offset: number) {
+  return (weights: Float32Array, rowStart: number, rowEnd: number, columns: number, parameters: BlockParameters[], codes: Int16Array) => {
+    const reciprocals = new Float32Array(columns);
+    const zeroPoints = new Float64Array(columns);
+    for (let column = 0; column < columns; column++) {
+      const { scale, zeroPoint } = parameters[column]!;
+      reciprocals[column] = scale === 0 ? 0 : 1 / scale;
+      zeroPoints[column] = zeroPoint + offset;
+    }
+    for (let row = rowStart; row < rowEnd; row++) {
+      const base = row * columns;
+      for (let column = 0; column < columns; column++) {
+        // Half away from zero like Math.round: truncation of x + 0.5 is floor for x >= 0, and anything
+        // below 0 clamps to code 0 either way.
+        const code = (Math.fround(weights[base + column]! * reciprocals[column]!) + zeroPoints[column]! + 0.5) | 0;
+        codes[base + column] = (code < 0 ? 0 : code > UINT4_MAX_CODE ? UINT4_MAX_CODE : code) - offset;
+      }
+    }
+  };
 }
 
 export const INT4_GRIDS: Record<Int4GridName, QuantizationGrid> = {
@@ -68,21 +103,27 @@ export const INT4_GRIDS: Record<Int4GridName, QuantizationGrid> = {
     minCode: 0,
     maxCode: UINT4_MAX_CODE,
     parameters: asymmetricParameters,
+    fromRange: asymmetricFromRange,
     encode: (value, { scale, zeroPoint }) => unsignedCode(value, scale, zeroPoint),
+    encodeRows: unsignedCodeRows(0),
     decode: (code, { scale, zeroPoint }) => (code - zeroPoint) * scale,
   },
   'uint4-symmetric': {
     minCode: 0,
     maxCode: UINT4_MAX_CODE,
     parameters: (values) => ({ scale: symmetricScale(values), zeroPoint: UINT4_IMPLICIT_ZERO_POINT }),
+    fromRange: (min, max) => ({ scale: symmetricScaleFromRange(min, max), zeroPoint: UINT4_IMPLICIT_ZERO_POINT }),
     encode: (value, { scale }) => unsignedCode(value, scale, UINT4_IMPLICIT_ZERO_POINT),
+    encodeRows: unsignedCodeRows(0),
     decode: (code, { scale }) => (code - UINT4_IMPLICIT_ZERO_POINT) * scale,
   },
   'int4-symmetric': {
     minCode: -UINT4_IMPLICIT_ZERO_POINT,
     maxCode: UINT4_MAX_CODE - UINT4_IMPLICIT_ZERO_POINT,
     parameters: (values) => ({ scale: symmetricScale(values), zeroPoint: 0 }),
+    fromRange: (min, max) => ({ scale: symmetricScaleFromRange(min, max), zeroPoint: 0 }),
     encode: (value, { scale }) => unsignedCode(value, scale, UINT4_IMPLICIT_ZERO_POINT) - UINT4_IMPLICIT_ZERO_POINT,
+    encodeRows: unsignedCodeRows(UINT4_IMPLICIT_ZERO_POINT),
     decode: (code, { scale }) => code * scale,
   },
 };

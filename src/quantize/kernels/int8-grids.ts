@@ -1,5 +1,6 @@
 import { ONNX_TYPE } from '../../onnx/data-types.js';
 import type { BlockParameters, QuantizationGrid } from '../algorithms/quantization-grid.js';
+import { roundHalfToEven } from '../../numeric/round-half-to-even.js';
 
 /**
  * The 8-bit affine grids, declared once. Scale and zero-point rules follow onnxruntime's quantization tool
@@ -20,13 +21,6 @@ export interface Int8Grid extends QuantizationGrid {
   pack(codes: ArrayLike<number>): Uint8Array;
 }
 
-export function roundHalfToEven(value: number): number {
-  const floor = Math.floor(value);
-  const fraction = value - floor;
-  if (fraction > 0.5) return floor + 1;
-  if (fraction < 0.5) return floor;
-  return floor % 2 === 0 ? floor : floor + 1;
-}
 
 /** Below float32's smallest normal a scale is useless (ORT: numpy.finfo(float32).tiny): use 1 instead. */
 const FLOAT32_TINY = 1.1754943508222875e-38;
@@ -67,6 +61,17 @@ function affineGrid(spec: GridRule): Int8Grid {
     },
     // x / scale in float32, as QuantizeLinear computes it.
     encode: (value, { scale, zeroPoint }) => clamp(roundHalfToEven(Math.fround(value / scale)) + zeroPoint),
+    encodeRows(weights, rowStart, rowEnd, columns, parameters, codes) {
+      const scales = Float64Array.from(parameters, (chosen) => chosen.scale);
+      const zeroPoints = Float64Array.from(parameters, (chosen) => chosen.zeroPoint);
+      for (let row = rowStart; row < rowEnd; row++) {
+        const base = row * columns;
+        for (let column = 0; column < columns; column++) {
+          const code = roundHalfToEven(Math.fround(weights[base + column]! / scales[column]!)) + zeroPoints[column]!;
+          codes[base + column] = code < minCode ? minCode : code > maxCode ? maxCode : code;
+        }
+      }
+    },
     decode: (code, { scale, zeroPoint }) => (code - zeroPoint) * scale,
     pack(codes) {
       return spec.dataType === ONNX_TYPE.INT8 ? new Uint8Array(Int8Array.from(codes).buffer) : Uint8Array.from(codes);

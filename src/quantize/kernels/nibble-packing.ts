@@ -43,16 +43,24 @@ export function packMatMulNBitsWeight(codes: ArrayLike<number>, layout: BlockLay
   const paddedRows = blocks * blockSize;
   const columnBytes = paddedRows / 2;
   const bytes = new Uint8Array(columns * columnBytes);
-  for (let column = 0; column < columns; column++) {
-    const base = column * columnBytes;
-    const padding = paddingCodes[(blocks - 1) * columns + column]! & 0x0f;
-    for (let row = 0; row < paddedRows; row++) {
-      const code = row < rows ? codes[row * columns + column]! & 0x0f : padding;
-      bytes[base + (row >> 1)]! |= code << ((row & 1) * 4);
+  // Tiles of rows keep the codes being read in cache while the output is written column by column.
+  for (let tileStart = 0; tileStart < paddedRows; tileStart += PACKING_TILE_ROWS) {
+    const tileEnd = Math.min(paddedRows, tileStart + PACKING_TILE_ROWS);
+    for (let column = 0; column < columns; column++) {
+      const base = column * columnBytes;
+      const padding = paddingCodes[(blocks - 1) * columns + column]! & 0x0f;
+      for (let row = tileStart; row < tileEnd; row += 2) {
+        const low = row < rows ? codes[row * columns + column]! & 0x0f : padding;
+        const high = row + 1 < rows ? codes[(row + 1) * columns + column]! & 0x0f : padding;
+        bytes[base + (row >> 1)] = low | (high << 4);
+      }
     }
   }
   return bytes;
 }
+
+/** Rows per tile when packing (even, so a tile never splits a byte): 64 rows of codes fit in L2 cache. */
+const PACKING_TILE_ROWS = 64;
 
 /** MatMulNBits' packed zero points: uint8 [N, ceil(k_blocks/2)] from [blocks, N], each column's blocks in order. */
 export function packMatMulNBitsZeroPoints(zeroPoints: Int16Array, layout: BlockLayout): Uint8Array {

@@ -2,7 +2,6 @@ import { ONNX_TYPE } from '../../onnx/data-types.js';
 import { makeNode } from '../../onnx/builders.js';
 import { ensureOpset } from '../../onnx/graph.js';
 import type { TensorProto } from '../../onnx/onnx-proto.js';
-import { tensorByteLength, tensorElementCount } from '../../onnx/tensor-data.js';
 import type { BlockLayout } from '../algorithms/quantization-grid.js';
 import { blockCount } from '../algorithms/quantization-grid.js';
 import { INT4_GRIDS } from '../kernels/int4-grids.js';
@@ -10,6 +9,7 @@ import { packNibbleRows, packNibbles, transposeMatrix } from '../kernels/nibble-
 import { bytesOf, deferQuantization } from './deferred-quantization.js';
 import type { Int4Rewriter } from './int4-blockwise.js';
 import { MICROSOFT_DOMAIN } from './matmul-nbits.js';
+import { quantizedDecision } from './quantized-decision.js';
 
 /**
  * Gather(table[V, D], indices, axis=0) -> com.microsoft GatherBlockQuantized(data, indices, scales[,
@@ -76,16 +76,6 @@ export const GATHER_TO_GATHER_BLOCK_QUANTIZED: Int4Rewriter = {
       ];
     });
 
-    return {
-      weight: name,
-      node: target.consumers[0]!.node.name,
-      opType: 'Gather',
-      action: 'quantized',
-      storage: `int4 block ${blockSize} GatherBlockQuantized`,
-      elements: tensorElementCount(target.weight),
-      bytesBefore: tensorByteLength(target.weight) ?? 0,
-      bytesAfter: outputs.reduce((sum, tensor) => sum + tensorByteLength(tensor)!, 0),
-      detail: { rows: vocabulary, width, symmetric, nodes: target.consumers.length },
-    };
+    return quantizedDecision(target.weight, { name: target.consumers[0]!.node.name, opType: 'Gather' }, `int4 block ${blockSize} GatherBlockQuantized`, outputs, { rows: vocabulary, width, symmetric, nodes: target.consumers.length });
   },
 };

@@ -3,13 +3,13 @@ import { makeNode } from '../../onnx/builders.js';
 import { opsetVersion } from '../../onnx/graph.js';
 import { allGraphs } from '../../onnx/graph-walk.js';
 import type { NodeProto, ModelProto, TensorProto } from '../../onnx/onnx-proto.js';
-import { tensorByteLength, tensorElementCount } from '../../onnx/tensor-data.js';
 import type { BlockLayout } from '../algorithms/quantization-grid.js';
 import { blockCount } from '../algorithms/quantization-grid.js';
 import { INT4_GRIDS } from '../kernels/int4-grids.js';
 import { packNibbles } from '../kernels/nibble-packing.js';
 import { bytesOf, deferQuantization } from './deferred-quantization.js';
 import type { Int4Preparation, Int4Rewriter } from './int4-blockwise.js';
+import { quantizedDecision } from './quantized-decision.js';
 
 /**
  * MatMul(A, W[K, N]) -> MatMul(A, DequantizeLinear(x, scale[, zero_point], axis=0, block_size=B)), the
@@ -156,16 +156,6 @@ export const MATMUL_TO_BLOCKED_DEQUANTIZE_LINEAR: Int4Rewriter = {
       return [packNibbles(quantized.codes), bytesOf(quantized.scales), ...(zeroPoints ? [packNibbles(quantized.zeroPoints)] : [])];
     });
 
-    return {
-      weight: name,
-      node: target.consumers[0]!.node.name,
-      opType: 'MatMul',
-      action: 'quantized',
-      storage: `int4 block ${blockSize} DequantizeLinear`,
-      elements: tensorElementCount(target.weight),
-      bytesBefore: tensorByteLength(target.weight) ?? 0,
-      bytesAfter: outputs.reduce((sum, tensor) => sum + tensorByteLength(tensor)!, 0),
-      detail: { K: rows, N: columns, symmetric, codeType: symmetric ? 'int4' : 'uint4', nodes: target.consumers.length },
-    };
+    return quantizedDecision(target.weight, { name: target.consumers[0]!.node.name, opType: 'MatMul' }, `int4 block ${blockSize} DequantizeLinear`, outputs, { K: rows, N: columns, symmetric, codeType: symmetric ? 'int4' : 'uint4', nodes: target.consumers.length });
   },
 };

@@ -2,13 +2,13 @@ import { ONNX_TYPE } from '../../onnx/data-types.js';
 import { makeNode } from '../../onnx/builders.js';
 import { ensureOpset } from '../../onnx/graph.js';
 import type { TensorProto } from '../../onnx/onnx-proto.js';
-import { tensorByteLength, tensorElementCount } from '../../onnx/tensor-data.js';
 import type { BlockLayout } from '../algorithms/quantization-grid.js';
 import { blockCount } from '../algorithms/quantization-grid.js';
 import { INT4_GRIDS } from '../kernels/int4-grids.js';
 import { packMatMulNBitsWeight, packMatMulNBitsZeroPoints, transposeMatrix } from '../kernels/nibble-packing.js';
 import { bytesOf, deferQuantization } from './deferred-quantization.js';
 import type { Int4Rewriter } from './int4-blockwise.js';
+import { quantizedDecision } from './quantized-decision.js';
 
 /**
  * MatMul(A, W[K, N]) -> com.microsoft MatMulNBits(A, B, scales[, zero_points]) with bits = 4
@@ -70,16 +70,6 @@ export const MATMUL_TO_MATMUL_NBITS: Int4Rewriter = {
       ];
     });
 
-    return {
-      weight: name,
-      node: target.consumers[0]!.node.name,
-      opType: 'MatMul',
-      action: 'quantized',
-      storage: `int4 block ${blockSize} MatMulNBits`,
-      elements: tensorElementCount(target.weight),
-      bytesBefore: tensorByteLength(target.weight) ?? 0,
-      bytesAfter: outputs.reduce((sum, tensor) => sum + tensorByteLength(tensor)!, 0),
-      detail: { K: rows, N: columns, symmetric, nodes: target.consumers.length },
-    };
+    return quantizedDecision(target.weight, { name: target.consumers[0]!.node.name, opType: 'MatMul' }, `int4 block ${blockSize} MatMulNBits`, outputs, { K: rows, N: columns, symmetric, nodes: target.consumers.length });
   },
 };

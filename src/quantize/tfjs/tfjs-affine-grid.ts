@@ -1,4 +1,5 @@
 import type { BlockParameters, QuantizationGrid } from '../algorithms/quantization-grid.js';
+import { roundHalfToEven } from '../../numeric/round-half-to-even.js';
 
 /**
  * tfjs-converter's uint8/uint16 weight quantization (quantization.py `quantize_weights`) as a grid, applied to
@@ -55,11 +56,3 @@ function minOf(parameters: BlockParameters): number {
   return 'min' in parameters && typeof parameters.min === 'number' ? parameters.min : -parameters.zeroPoint * parameters.scale;
 }
 
-/** NumPy's `round`: halves go to the even neighbour (2.5 -> 2, 3.5 -> 4). */
-export function roundHalfToEven(value: number): number {
-  const floor = Math.floor(value);
-  const fraction = value - floor;
-  if (fraction > 0.5) return floor + 1;
-  if (fraction < 0.5) return floor;
-  return floor % 2 === 0 ? floor : floor + 1;
-}
