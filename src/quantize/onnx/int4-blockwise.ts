@@ -18,7 +18,7 @@ import { findWeightUses } from './weight-uses.js';
 
 /**
  * --scheme int4: block-wise 4-bit weight-only quantization. Which op replaces which depends on
- * --int4-format (the INT4_FORMATS table); the grids are in kernels/int4-grids.ts and the byte layouts in
+ * --format (the INT4_FORMATS table); the grids are in kernels/int4-grids.ts and the byte layouts in
  * kernels/nibble-packing.ts. Every rewrite changes the graph now and computes the packed bytes at save
  * time, one weight at a time.
  */
@@ -91,7 +91,7 @@ export function int4Settings(options: QuantizeOptions): Int4Settings {
     throw new UsageError(`--accuracy-level ${options.accuracyLevel} is not a MatMulNBits accuracy level (use ${ACCURACY_LEVELS.join(', ')})`);
   }
   if (!Object.hasOwn(INT4_FORMATS, options.int4Format)) {
-    throw new UsageError(`--int4-format '${options.int4Format}' is unknown (use ${Object.keys(INT4_FORMATS).join(' or ')})`);
+    throw new UsageError(`--format '${options.int4Format}' is unknown (use ${Object.keys(INT4_FORMATS).join(' or ')})`);
   }
   return { blockSize, symmetric: options.symmetric ?? false, algorithm: weightAlgorithm(options.algo), accuracyLevel: options.accuracyLevel };
 }
@@ -101,7 +101,7 @@ export async function quantizeInt4Blockwise(context: OnnxSchemeContext): Promise
   const settings = int4Settings(options);
   const rewriters = INT4_FORMATS[options.int4Format];
   if (options.int4Format === 'qdq' && settings.accuracyLevel !== undefined) {
-    log.warn('--accuracy-level applies to MatMulNBits only; it is ignored with --int4-format qdq');
+    log.warn('--accuracy-level applies to MatMulNBits only; it is ignored with --format qdq');
   }
   const rewriterOf = new Map(rewriters.map((rewriter) => [rewriter.opType, rewriter]));
   const search = findWeightUses(model, {

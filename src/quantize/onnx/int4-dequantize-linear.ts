@@ -96,10 +96,10 @@ function prepareOpset21(model: { proto: ModelProto }, log: { warn(message: strin
   if (current < BLOCKED_DEQUANTIZE_OPSET) {
     const needs = `DequantizeLinear with block_size needs ONNX opset ${BLOCKED_DEQUANTIZE_OPSET}`;
     if (current < LOWEST_RAISABLE_OPSET) {
-      return { skipReason: `${needs}; the model imports opset ${current} (raised only from ${LOWEST_RAISABLE_OPSET} on): use --int4-format ort` };
+      return { skipReason: `${needs}; the model imports opset ${current} (raised only from ${LOWEST_RAISABLE_OPSET} on): use --format ort` };
     }
     const blocker = opsetRaiseBlocker(proto, current);
-    if (blocker) return { skipReason: `${needs}; the model imports opset ${current} and ${blocker}: use --int4-format ort` };
+    if (blocker) return { skipReason: `${needs}; the model imports opset ${current} and ${blocker}: use --format ort` };
     const entry = proto.opset_import!.find((opset) => !opset.domain || opset.domain === 'ai.onnx')!;
     entry.version = BLOCKED_DEQUANTIZE_OPSET;
     detail.opset = `raised from ${current} to ${BLOCKED_DEQUANTIZE_OPSET}`;
