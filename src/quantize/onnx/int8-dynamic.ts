@@ -23,6 +23,7 @@ import {
   WeightGroup,
 } from './qdq-weights.js';
 import type { WeightUse } from './weight-uses.js';
+import { quantizedDecision } from './quantized-decision.js';
 
 /**
  * --scheme int8-dynamic: int8 weights, activations quantized at run time from their own min/max, as
@@ -151,16 +152,7 @@ interface RewriteContext {
 
 function decision(group: WeightGroup, storage: string, tensors: TensorProto[]): TensorDecision {
   const first = group.uses[0]!.node;
-  return {
-    weight: group.weight.name ?? '',
-    node: first.name,
-    opType: first.op_type,
-    action: 'quantized',
-    storage,
-    elements: group.dims.reduce((product, dim) => product * dim, 1),
-    bytesBefore: tensorByteLength(group.weight) ?? 0,
-    bytesAfter: bytesOfTensors(tensors),
-  };
+  return quantizedDecision(group.weight, { name: first.name, opType: first.op_type ?? '' }, storage, tensors);
 }
 
 /** MatMul / Gemm -> DynamicQuantizeLinear + MatMulInteger + Cast + Mul (+ Add for Gemm's C). */

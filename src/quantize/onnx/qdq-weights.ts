@@ -11,6 +11,7 @@ import type { TensorDecision } from '../quantize-report.js';
 import type { WeightSelection } from '../weight-selection.js';
 import { bytesOf, deferQuantization } from './deferred-quantization.js';
 import { findWeightUses, WeightInputs, WeightUse } from './weight-uses.js';
+import { quantizedDecision } from './quantized-decision.js';
 
 /**
  * 8-bit weights stored as integers with a dequantization in front of their consumer ("QDQ weights"): the
@@ -399,16 +400,12 @@ export function dequantizeWeightGroup(
     return [...encoded.bytes, ...(companion?.encode(encoded.scales) ?? [])];
   });
   const first = uses[0]!.node;
-  return {
-    weight: name,
-    node: first.name,
-    opType: first.op_type,
-    action: 'quantized',
-    storage: `${encoding.grid.name} ${describeGranularity(axis)} (${encoding.spelling.name})`,
-    elements: dims.reduce((product, dim) => product * dim, 1),
-    bytesBefore: tensorByteLength(weight) ?? 0,
-    bytesAfter: bytesOfTensors(plan.tensors),
-  };
+  return quantizedDecision(
+    weight,
+    { name: first.name, opType: first.op_type ?? '' },
+    `${encoding.grid.name} ${describeGranularity(axis)} (${encoding.spelling.name})`,
+    plan.tensors,
+  );
 }
 
 /** Sort every graph a rewrite touched, so inserted (and shared) nodes come before their readers. */
