@@ -21,6 +21,8 @@ const RECOGNIZER = path.join(OCR_ASSETS, 'ch_PP-OCRv4_rec_infer.onnx');
 /** Handwritten digit lines (MNIST) the recognizer reads; each tuple is the text and the first MNIST sample. */
 const TEXT_LINES: Array<[string, number]> = [['31415926', 5], ['7305', 20], ['2718281828', 40], ['1234567890', 60]];
 const LARGE_GPT: GptBlockDimensions = { vocab: 4096, model: 512, heads: 8, sequence: 128, hidden: 2048 };
+/** One token through a wider block: the decode step of an LLM, where reading the weights dominates. */
+const DECODE_GPT: GptBlockDimensions = { vocab: 4096, model: 1024, heads: 16, sequence: 1, hidden: 4096 };
 
 /** Schemes timed against float, and the options each is run with. */
 const LATENCY_SCHEMES: Array<{ label: string; options: QuantizeOptions }> = [
@@ -86,12 +88,15 @@ export async function runQuantizedModelBenchmarks(workDirectory: string, progres
   await fs.mkdir(workDirectory, { recursive: true });
   const smallGpt = path.join(workDirectory, 'gpt-block.onnx');
   const largeGpt = path.join(workDirectory, 'gpt-large.onnx');
+  const decodeGpt = path.join(workDirectory, 'gpt-decode.onnx');
   await writeGpt(smallGpt, GPT_BLOCK);
   await writeGpt(largeGpt, LARGE_GPT);
+  await writeGpt(decodeGpt, DECODE_GPT);
   const models = [
     { name: 'PP-OCRv4 rec (text line 1x3x48x256)', file: RECOGNIZER, feeds: { x: digitLineTensor(TEXT_LINES[0]![0], TEXT_LINES[0]![1]) }, runs: 40 },
     { name: `GPT fixture (d=${GPT_BLOCK.model}, seq ${GPT_BLOCK.sequence})`, file: smallGpt, feeds: gptFeeds(GPT_BLOCK), runs: 200 },
     { name: `GPT block, MatMul-heavy (d=${LARGE_GPT.model}, ff ${LARGE_GPT.hidden}, seq ${LARGE_GPT.sequence})`, file: largeGpt, feeds: gptFeeds(LARGE_GPT), runs: 60 },
+    { name: `GPT block, one-token decode step (d=${DECODE_GPT.model}, ff ${DECODE_GPT.hidden})`, file: decodeGpt, feeds: gptFeeds(DECODE_GPT), runs: 100 },
   ];
 
   const latency: LatencyRow[] = [];
@@ -130,7 +135,7 @@ export async function runQuantizedModelBenchmarks(workDirectory: string, progres
   }
   const floatRead = await readLines(RECOGNIZER, inputs, keys);
 
-  const largeRow = (scheme: string) => latency.find((row) => row.model.startsWith('GPT block, MatMul-heavy') && row.scheme === scheme)!;
+  const row = (model: string, scheme: string) => latency.find((candidate) => candidate.model.startsWith(model) && candidate.scheme === scheme)!;
   const int8 = accuracy[0]!;
   const int4 = accuracy[1]!;
   const judge = (label: string, value: number, limit: number, atLeast: boolean): QuantizedModelTarget => ({
@@ -141,8 +146,10 @@ export async function runQuantizedModelBenchmarks(workDirectory: string, progres
     pass: Number.isFinite(value) && (atLeast ? value >= limit : value < limit),
   });
   const targets = [
-    judge('int8-dynamic / float latency, MatMul-heavy GPT block', largeRow('int8-dynamic').ratio, 1, false),
-    judge('int4 / float latency, MatMul-heavy GPT block', largeRow('int4 block 32 (MatMulNBits)').ratio, 1, false),
+    judge('int8-dynamic / float latency, MatMul-heavy GPT block (seq 128)', row('GPT block, MatMul-heavy', 'int8-dynamic').ratio, 1, false),
+    judge('int4 / float latency, MatMul-heavy GPT block (seq 128)', row('GPT block, MatMul-heavy', 'int4 block 32 (MatMulNBits)').ratio, 1, false),
+    judge('int8-dynamic / float latency, GPT decode step', row('GPT block, one-token', 'int8-dynamic').ratio, 1, false),
+    judge('int4 / float latency, GPT decode step', row('GPT block, one-token', 'int4 block 32 (MatMulNBits)').ratio, 1, false),
     judge('PP-OCRv4 rec int8 per-channel cosine', int8.cosine, 0.999, true),
     judge('PP-OCRv4 rec int8 per-channel argmax agreement', int8.top1Agreement ?? NaN, 0.99, true),
     judge('PP-OCRv4 rec int4 block 32 cosine', int4.cosine, 0.99, true),
