@@ -6,6 +6,8 @@ import { afterEach, beforeEach, describe, it } from 'node:test';
 import { loadOnnxModel } from '../src/onnx/onnx-model.js';
 import { allNodes } from '../src/onnx/graph-walk.js';
 import type { QuantizeReport } from '../src/quantize/quantize-report.js';
+import { encodeModelProto } from '../src/onnx/onnx-proto.js';
+import { buildMlp } from '../fixtures/onnx/build-onnx-fixtures.js';
 import { fixturesDir } from './support/repo-paths.js';
 import { linesOf, runCli } from './support/run-cli.js';
 
@@ -57,6 +59,23 @@ describe('modelpress quantize (command line)', () => {
     assert.match(result.stderr, /nothing to quantize in .*cnn-batchnorm\.onnx with --scheme int4/);
     assert.deepStrictEqual(await fs.readdir(dir), []);
   });
+
+  for (const [label, bad] of [['NaN', NaN], ['Infinity', Infinity]] as const) {
+    it(`a ${label} weight: a clear error naming the tensor, exit 1, no output`, async () => {
+      const proto = buildMlp();
+      const weight = proto.graph!.initializer!.find((tensor) => tensor.name === 'fc2.weight')!;
+      const values = new Float32Array(new Uint8Array(weight.raw_data!).buffer);
+      values[5] = bad;
+      weight.raw_data = new Uint8Array(values.buffer);
+      const input = path.join(dir, 'bad.onnx');
+      await fs.writeFile(input, encodeModelProto(proto));
+      const output = path.join(dir, 'out.onnx');
+      const result = await runCli(['quantize', input, '-o', output, '--scheme', 'int8', '--no-verify']);
+      assert.equal(result.code, 1);
+      assert.match(linesOf(result.stderr).at(-1)!, new RegExp(`weight 'fc2\\.weight' holds ${label} at element 5: cannot quantize non-finite values`));
+      assert.deepStrictEqual((await fs.readdir(dir)).sort(), ['bad.onnx']);
+    });
+  }
 
   it('a scheme for the other format is a usage error', async () => {
     const result = await runCli(['quantize', fixture('gpt-block.onnx'), '-o', path.join(dir, 'x.onnx'), '--scheme', 'uint8']);
