@@ -96,6 +96,21 @@ describe('modelpress quantize (command line)', () => {
     assert.equal(await fs.readFile(existing, 'utf8'), 'keep');
   });
 
+  it('an output folder that does not exist: one clear line, exit 1, nothing created', async () => {
+    const result = await runCli(['quantize', fixture('mlp-external.onnx'), '-o', path.join(dir, 'missing', 'out.onnx'), '--scheme', 'int8']);
+    assert.equal(result.code, 1);
+    assert.deepStrictEqual(linesOf(result.stderr), [`modelpress: error: cannot write ${path.join(dir, 'missing', 'out.onnx')}: the folder ${path.join(dir, 'missing')} does not exist`]);
+    assert.deepStrictEqual(await fs.readdir(dir), []);
+  });
+
+  it('TF.js: a failed run removes the output folder it created', async () => {
+    const output = path.join(dir, 'tfjs-out');
+    const result = await runCli(['quantize', fixture('tfjs-graph-mlp'), '-o', output, '--scheme', 'uint8', '--include', 'no-such-weight']);
+    assert.equal(result.code, 2);
+    assert.match(result.stderr, /nothing to quantize/);
+    assert.deepStrictEqual(await fs.readdir(dir), []);
+  });
+
   it('TF.js: uint8 writes a model.json in the output folder with the tfjs-converter manifest and a note', async () => {
     const output = path.join(dir, 'tfjs-uint8');
     const result = await runCli(['--json', 'quantize', fixture('tfjs-layers-mlp'), '-o', output, '--scheme', 'uint8']);

@@ -1,7 +1,7 @@
 import { Option, type Command } from 'commander';
 import { promises as fs } from 'node:fs';
 import { ModelpressError, UsageError } from '../errors.js';
-import { checkOutputPaths, writeAtomically } from '../io/atomic-write.js';
+import { checkOutputFolders, checkOutputPaths, writeAtomically } from '../io/atomic-write.js';
 import { loadCalibrationForModel } from '../calibration/load-calibration-for-model.js';
 import { WEIGHT_ALGORITHMS } from '../quantize/algorithms/weight-algorithms.js';
 import type { QuantizeOptions } from '../quantize/quantize-options.js';
@@ -92,7 +92,10 @@ export function registerQuantizeCommand(program: Command): void {
     .action(async (modelPath: string, flags: QuantizeCommandOptions, command: Command) => {
       const context = contextFor(command);
       if (flags.symmetric && (flags as { asymmetric?: boolean }).asymmetric) throw new UsageError('--symmetric and --asymmetric contradict each other');
-      if (flags.report) checkOutputPaths([flags.report], [modelPath], flags.force ?? false);
+      if (flags.report) {
+        checkOutputFolders([flags.report]);
+        checkOutputPaths([flags.report], [modelPath], flags.force ?? false);
+      }
       const calibration = flags.calibration ? await loadCalibrationForModel(flags.calibration, modelPath) : undefined;
       const options: QuantizeOptions = {
         scheme: flags.scheme,

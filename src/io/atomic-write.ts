@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { promises as fs, existsSync, realpathSync } from 'node:fs';
+import { promises as fs, existsSync, realpathSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { OutputRefusedError } from '../errors.js';
 
@@ -68,6 +68,15 @@ export function checkOutputPaths(outputs: string[], inputs: string[], force: boo
     }
     if (!force && existsSync(output)) {
       throw new OutputRefusedError(`refusing to overwrite existing ${output} (pass --force to replace it)`);
+    }
+  }
+}
+
+/** Outputs go into existing folders only (a typo in a path should not create a tree of folders). */
+export function checkOutputFolders(outputs: string[]): void {
+  for (const output of outputs) {
+    if (!statSync(path.dirname(path.resolve(output)), { throwIfNoEntry: false })?.isDirectory()) {
+      throw new OutputRefusedError(`cannot write ${output}: the folder ${path.dirname(output)} does not exist`);
     }
   }
 }

@@ -1,7 +1,7 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { ModelpressError, UsageError } from '../errors.js';
-import { checkOutputPaths, writeAtomically } from '../io/atomic-write.js';
+import { checkOutputFolders, checkOutputPaths, writeAtomically } from '../io/atomic-write.js';
 import { externalDataEntries, externalDataReference, isExternal, resolveExternalDataPath } from './external-data.js';
 import { allGraphs, allTensors } from './graph-walk.js';
 import { DATA_LOCATION_EXTERNAL, encodeModelProto, encodedModelSize, TensorProto } from './onnx-proto.js';
@@ -107,6 +107,7 @@ export async function saveOnnxModel(model: OnnxModel, outputPath: string, option
   }
 
   const outputs = external.length ? [outputPath, dataPath] : [outputPath];
+  checkOutputFolders(outputs);
   checkOutputPaths(outputs, [...model.inputFiles, ...model.externalDataFiles(), ...(options.protectedPaths ?? [])], options.force ?? false);
 
   const saved = new Map<TensorProto, SavedFields>();

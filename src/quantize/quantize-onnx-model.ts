@@ -1,7 +1,7 @@
 import path from 'node:path';
 import type ort from 'onnxruntime-node';
 import { ModelpressError, UsageError } from '../errors.js';
-import { checkOutputPaths } from '../io/atomic-write.js';
+import { checkOutputFolders, checkOutputPaths } from '../io/atomic-write.js';
 import { totalFileBytes } from '../io/file-sizes.js';
 import { promoteConstantWeightsToInitializers } from '../onnx/constant-weights.js';
 import { loadOnnxModel } from '../onnx/onnx-model.js';
@@ -33,6 +33,7 @@ export async function quantizeOnnxModel(request: QuantizeRequest, scheme: Quanti
   }
   const model = await loadOnnxModel(modelFile);
   // Refuse a clobber before any work, not after minutes of rewriting.
+  checkOutputFolders([request.output]);
   checkOutputPaths([request.output], model.inputFiles, request.force);
   const sizeBefore = await totalFileBytes(model.inputFiles);
 
