@@ -52,6 +52,15 @@ describe('ONNX external data', () => {
     for (const file of [external, inline]) assert.ok((await runOnnx(file, feeds())).logits!.equals(expected.logits!));
   });
 
+  it('reports progress once per tensor it writes to the data file, ending at the total', async () => {
+    const calls: Array<[number, number]> = [];
+    const result = await saveOnnxModel(await loadOnnxModel(samplePath('gpt-block.onnx')), path.join(dir, 'p.onnx'), {
+      externalData: 'always',
+      onProgress: (done, total) => calls.push([done, total]),
+    });
+    assert.deepStrictEqual(calls, Array.from({ length: result.externalTensors }, (_, index) => [index + 1, result.externalTensors]));
+  });
+
   it('honours a custom data file name, and refuses one that is not a plain file name', async () => {
     const model = await loadOnnxModel(samplePath('mlp.onnx'));
     await saveOnnxModel(model, path.join(dir, 'm.onnx'), { externalData: 'always', dataFileName: 'weights.bin', sizeThreshold: 0 });

@@ -126,6 +126,7 @@ export function registerQuantizeCommand(program: Command): void {
         shapes: parseShapeOverrides(flags.shape),
         gates: { maxError: flags.maxError, minCosine: flags.minCosine },
         log: context.log,
+        progress: context.progress,
         engine: () => context.engine(),
       });
       if (flags.report) {

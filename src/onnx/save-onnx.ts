@@ -25,6 +25,8 @@ export interface SaveOnnxOptions {
   protectedPaths?: string[];
   /** Inline size past which `auto` switches to external data (protobuf's limit less a margin; tests lower it). */
   inlineLimitBytes?: number;
+  /** Called as tensors are written or produced: (done, total), for a progress bar. */
+  onProgress?: (done: number, total: number) => void;
 }
 
 export interface SaveOnnxResult {
@@ -125,6 +127,11 @@ export async function saveOnnxModel(model: OnnxModel, outputPath: string, option
     return await writeAtomically(async (transaction) => {
       const modelTemporary = transaction.stage(outputPath);
       let dataBytes = 0;
+      // Work counted: every tensor whose bytes are copied into the data file or produced by a rewrite.
+      const inlineWork = tensors.filter((tensor) => !external.includes(tensor) && (model.pendingProducer(tensor) || isExternal(tensor)));
+      const totalWork = external.length + inlineWork.length;
+      let doneWork = 0;
+      const progressed = () => options.onProgress?.(++doneWork, totalWork);
       if (external.length) {
         const dataTemporary = transaction.stage(dataPath);
         const output = await fs.open(dataTemporary, 'wx');
@@ -153,6 +160,7 @@ export async function saveOnnxModel(model: OnnxModel, outputPath: string, option
             tensor.data_location = DATA_LOCATION_EXTERNAL;
             tensor.external_data = externalDataEntries({ location: dataFileName, offset, length });
             dataBytes = offset + length;
+            progressed();
           }
         } finally {
           await output.close();
@@ -167,6 +175,7 @@ export async function saveOnnxModel(model: OnnxModel, outputPath: string, option
         remember(tensor);
         clearData(tensor);
         tensor.raw_data = bytes;
+        progressed();
       }
       const size = encodedModelSize(model.proto);
       if (size > PROTOBUF_SIZE_LIMIT) {

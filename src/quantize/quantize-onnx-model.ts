@@ -8,6 +8,7 @@ import { loadOnnxModel } from '../onnx/onnx-model.js';
 import { saveOnnxModel } from '../onnx/save-onnx.js';
 import { generateOnnxInputs } from '../verify/onnx-inputs.js';
 import { verifyOnnxModels } from '../verify/verify-onnx.js';
+import type { ProgressFactory } from '../terminal/progress.js';
 import type { QuantizeRequest } from './quantize-request.js';
 import type { QuantizeReport, TensorDecision } from './quantize-report.js';
 import { failedGates } from './quality-gates.js';
@@ -52,11 +53,21 @@ export async function quantizeOnnxModel(request: QuantizeRequest, scheme: Quanti
   }
 
   log.info(`writing ${request.output}`);
-  const saved = await saveOnnxModel(model, request.output, {
-    externalData: request.externalData,
-    dataFileName: request.dataFileName,
-    force: request.force,
-  });
+  let bar: ReturnType<ProgressFactory> | undefined;
+  let saved;
+  try {
+    saved = await saveOnnxModel(model, request.output, {
+      externalData: request.externalData,
+      dataFileName: request.dataFileName,
+      force: request.force,
+      onProgress: (done, total) => {
+        bar ??= request.progress?.('quantizing and writing tensors', total);
+        bar?.update(done);
+      },
+    });
+  } finally {
+    bar?.stop();
+  }
   const sizeAfter = saved.modelBytes + saved.dataBytes;
 
   let verification;

@@ -1,6 +1,7 @@
 import type { ExternalDataMode } from '../onnx/save-onnx.js';
 import type { TensorEngine } from '../engine/tensor-engine.js';
 import type { Logger } from '../terminal/logger.js';
+import type { ProgressFactory } from '../terminal/progress.js';
 import type { QualityGates } from './quality-gates.js';
 import type { QuantizeOptions } from './quantize-options.js';
 
@@ -20,6 +21,8 @@ export interface QuantizeRequest {
   shapes: Record<string, number[]>;
   gates: QualityGates;
   log: Logger;
+  /** A progress bar for the save, where each weight is quantized (no-op off a terminal). */
+  progress?: ProgressFactory;
   /** The tensor engine (--device), for work that runs on tfjs: TF.js verification. Loaded only when needed. */
   engine?: () => Promise<TensorEngine>;
 }
