@@ -32,6 +32,7 @@ import {
   WeightGroup,
 } from './qdq-weights.js';
 import type { WeightUse } from './weight-uses.js';
+import { raiseOpsetForScheme } from './raise-opset.js';
 
 /**
  * --scheme int8-static: QDQ on both operands of every MatMul/Gemm/Conv with a constant weight. Activations
@@ -156,6 +157,7 @@ export async function quantizeInt8Static(context: OnnxSchemeContext): Promise<Te
   const calibration = options.calibration;
   if (!calibration) throw new ModelpressError('--scheme int8-static needs --calibration FILE: representative inputs to measure activation ranges on');
   if (options.symmetric === false) log.warn('int8-static keeps weights symmetric int8 (ORT\'s int8 kernels need weight zero point 0); --asymmetric is ignored');
+  raiseOpsetForScheme(context, 11, 'onnxruntime runs QDQ as QLinearConv/QLinearMatMul from opset 10 and quantizes biases with Round from 11');
   const weightGrid = INT8_GRIDS.int8Symmetric;
   const activationGrid = INT8_GRIDS.int8Asymmetric;
   const spelling = chooseSpelling(model.proto, options.perChannel, [DEQUANTIZE_SPELLINGS.onnx, DEQUANTIZE_SPELLINGS.microsoft]) as DequantizeSpelling;
