@@ -1,8 +1,8 @@
 import { UsageError } from '../../errors.js';
-import { OnnxGraph } from '../../onnx/graph.js';
-import { allGraphs } from '../../onnx/graph-walk.js';
+import type { OnnxGraph } from '../../onnx/graph.js';
+import { ValueNames } from '../../onnx/value-names.js';
 import type { OnnxModel } from '../../onnx/onnx-model.js';
-import type { GraphProto, NodeProto, TensorProto } from '../../onnx/onnx-proto.js';
+import type { NodeProto, TensorProto } from '../../onnx/onnx-proto.js';
 import { tensorByteLength, tensorDims, tensorElementCount } from '../../onnx/tensor-data.js';
 import type { Logger } from '../../terminal/logger.js';
 import type { WeightAlgorithm } from '../algorithms/weight-algorithms.js';
@@ -111,7 +111,7 @@ export async function quantizeInt4Blockwise(context: OnnxSchemeContext): Promise
   });
 
   const decisions: TensorDecision[] = [...search.skipped];
-  const locate = graphLocator(model);
+  const names = new ValueNames(model.proto);
   const preparations = new Map<Int4Rewriter, Int4Preparation>();
   for (const uses of groupByWeight(search.eligible)) {
     const first = uses[0]!;
@@ -127,8 +127,8 @@ export async function quantizeInt4Blockwise(context: OnnxSchemeContext): Promise
       decisions.push(skippedDecision(first, preparation.skipReason));
       continue;
     }
-    const owner = locate.initializerGraph(first.weight);
-    const consumers = uses.map((use) => ({ graph: locate.nodeGraph(use.node), node: use.node }));
+    const owner = first.weightGraph;
+    const consumers = uses.map((use) => ({ graph: use.graph, node: use.node }));
     const consumerGraphs = new Set(consumers.map((consumer) => consumer.graph));
     const target: Int4Target = {
       weight: first.weight,
@@ -136,7 +136,7 @@ export async function quantizeInt4Blockwise(context: OnnxSchemeContext): Promise
       owner,
       home: consumerGraphs.size === 1 ? consumers[0]!.graph : owner,
       consumers,
-      uniqueName: locate.uniqueName,
+      uniqueName: (base) => names.fresh(base),
     };
     const decision = rewriter.rewrite(model, target, settings);
     if (preparation.detail) decision.detail = { ...decision.detail, ...preparation.detail };
@@ -170,42 +170,3 @@ function skippedDecision(use: WeightUse, reason: string): TensorDecision {
   };
 }
 
-/**
- * Which graph holds a node or an initializer (a weight and its reader may sit in different graphs when an
- * If/Loop body reads an outer-scope weight), one OnnxGraph per graph so their indexes stay coherent, and
- * value names unique across all graphs so a new name never shadows, or is shadowed by, a subgraph's.
- */
-function graphLocator(model: OnnxModel) {
-  const wrappers = new Map<GraphProto, OnnxGraph>();
-  const nodeGraphs = new Map<NodeProto, OnnxGraph>();
-  const initializerGraphs = new Map<TensorProto, OnnxGraph>();
-  const taken = new Set<string>();
-  for (const { graph } of allGraphs(model.proto)) {
-    const wrapper = new OnnxGraph(graph);
-    wrappers.set(graph, wrapper);
-    for (const node of graph.node ?? []) {
-      nodeGraphs.set(node, wrapper);
-      for (const name of [...(node.input ?? []), ...(node.output ?? []), node.name ?? '']) taken.add(name);
-    }
-    for (const tensor of graph.initializer ?? []) {
-      initializerGraphs.set(tensor, wrapper);
-      taken.add(tensor.name ?? '');
-    }
-    for (const value of [...(graph.input ?? []), ...(graph.output ?? []), ...(graph.value_info ?? [])]) taken.add(value.name ?? '');
-  }
-  const found = <T>(map: Map<T, OnnxGraph>, key: T, what: string): OnnxGraph => {
-    const graph = map.get(key);
-    if (!graph) throw new Error(`internal: ${what} is in no graph of the model`);
-    return graph;
-  };
-  return {
-    nodeGraph: (node: NodeProto) => found(nodeGraphs, node, `node '${node.name ?? ''}'`),
-    initializerGraph: (tensor: TensorProto) => found(initializerGraphs, tensor, `initializer '${tensor.name ?? ''}'`),
-    uniqueName(base: string): string {
-      let name = base;
-      for (let suffix = 1; taken.has(name); suffix++) name = `${base}_${suffix}`;
-      taken.add(name);
-      return name;
-    },
-  };
-}

@@ -19,9 +19,9 @@ import {
   quantizeAlongAxis,
   skippedGroup,
   sortTouchedGraphs,
-  ValueNames,
   WeightGroup,
 } from './qdq-weights.js';
+import { ValueNames } from '../../onnx/value-names.js';
 import type { WeightUse } from './weight-uses.js';
 import { quantizedDecision } from './quantized-decision.js';
 

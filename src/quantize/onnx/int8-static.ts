@@ -27,10 +27,10 @@ import {
   intAttribute,
   skippedGroup,
   sortTouchedGraphs,
-  ValueNames,
   WeightCompanion,
   WeightGroup,
 } from './qdq-weights.js';
+import { ValueNames } from '../../onnx/value-names.js';
 import type { WeightUse } from './weight-uses.js';
 import { raiseOpsetForScheme } from './raise-opset.js';
 

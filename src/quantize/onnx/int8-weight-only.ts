@@ -16,9 +16,9 @@ import {
   findWeightGroups,
   skippedGroup,
   sortTouchedGraphs,
-  ValueNames,
   WeightGroup,
 } from './qdq-weights.js';
+import { ValueNames } from '../../onnx/value-names.js';
 import type { WeightUse } from './weight-uses.js';
 
 /**

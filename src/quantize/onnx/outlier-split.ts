@@ -8,7 +8,8 @@ import type { NodeProto, TensorProto } from '../../onnx/onnx-proto.js';
 import { tensorByteLength } from '../../onnx/tensor-data.js';
 import type { TensorDecision } from '../quantize-report.js';
 import { bytesOf, deferQuantization } from './deferred-quantization.js';
-import { bytesOfTensors, describeGranularity, insertNodesBefore, planDequantizedWeight, ValueNames, WeightEncoding, WeightGroup } from './qdq-weights.js';
+import { bytesOfTensors, describeGranularity, insertNodesBefore, planDequantizedWeight, WeightEncoding, WeightGroup } from './qdq-weights.js';
+import { ValueNames } from '../../onnx/value-names.js';
 
 /**
  * --outlier-threshold T, after LLM.int8() (Dettmers et al. 2022, bitsandbytes' threshold): a few input

@@ -2,6 +2,7 @@ import { ONNX_TYPE } from '../../onnx/data-types.js';
 import { makeNode } from '../../onnx/builders.js';
 import { ensureOpset, OnnxGraph, opsetVersion, outerReferences } from '../../onnx/graph.js';
 import { allGraphs, subgraphsOfNode } from '../../onnx/graph-walk.js';
+import { ValueNames } from '../../onnx/value-names.js';
 import type { OnnxModel } from '../../onnx/onnx-model.js';
 import type { GraphProto, ModelProto, NodeProto, TensorProto } from '../../onnx/onnx-proto.js';
 import { tensorByteLength } from '../../onnx/tensor-data.js';
@@ -18,30 +19,6 @@ import { quantizedDecision } from './quantized-decision.js';
  * int8 weight-only and int8-static schemes share it. The same arithmetic, (code - zero point) * scale, has
  * three spellings, chosen by what the model's opset can say (see DEQUANTIZE_SPELLINGS).
  */
-
-/**
- * Fresh value names, unique across the whole model: a subgraph must not redefine a name of an enclosing
- * graph, so per-graph uniqueness is not enough. Built once per rewrite (graph.uniqueName rescans a graph
- * on every call).
- */
-export class ValueNames {
-  private readonly taken = new Set<string>();
-
-  constructor(model: ModelProto) {
-    for (const { graph } of allGraphs(model)) {
-      for (const value of [...(graph.input ?? []), ...(graph.output ?? []), ...(graph.value_info ?? [])]) this.taken.add(value.name ?? '');
-      for (const tensor of graph.initializer ?? []) this.taken.add(tensor.name ?? '');
-      for (const node of graph.node ?? []) for (const value of [...(node.input ?? []), ...(node.output ?? [])]) this.taken.add(value);
-    }
-  }
-
-  fresh(base: string): string {
-    let name = base;
-    for (let suffix = 1; this.taken.has(name); suffix++) name = `${base}_${suffix}`;
-    this.taken.add(name);
-    return name;
-  }
-}
 
 export function intAttribute(node: NodeProto, name: string, fallback: number): number {
   const value = node.attribute?.find((attribute) => attribute.name === name)?.i;
