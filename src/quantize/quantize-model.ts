@@ -1,5 +1,6 @@
 import { locateModel, type ModelFamily } from '../model-format.js';
 import { UsageError } from '../errors.js';
+import { quantizeToTargetCosine } from './accuracy-target.js';
 import { quantizeOnnxModel } from './quantize-onnx-model.js';
 import type { QuantizeReport } from './quantize-report.js';
 import type { QuantizeRequest } from './quantize-request.js';
@@ -20,9 +21,10 @@ export async function quantizeModel(request: QuantizeRequest): Promise<QuantizeR
   if (request.options.outlierThreshold !== undefined && !request.options.calibration) {
     throw new UsageError('--outlier-threshold needs calibration data (--calibration FILE) to find the outlier features');
   }
-  if (!request.verify && (request.gates.maxError !== undefined || request.gates.minCosine !== undefined)) {
-    throw new UsageError('--max-error and --min-cosine need verification: drop --no-verify');
+  if (!request.verify && (request.gates.maxError !== undefined || request.gates.minCosine !== undefined || request.targetCosine !== undefined)) {
+    throw new UsageError('--max-error, --min-cosine and --target-cosine need verification: drop --no-verify');
   }
   const located = await locateModel(request.input);
-  return PIPELINES[located.family](request, scheme, located.file);
+  const pipeline = (run: QuantizeRequest) => PIPELINES[located.family](run, scheme, located.file);
+  return request.targetCosine === undefined ? pipeline(request) : quantizeToTargetCosine(request, request.targetCosine, pipeline);
 }

@@ -1,3 +1,5 @@
+import type { AccuracyTargetResult } from './accuracy-target.js';
+
 /** What a quantize run did to each weight, and what it cost: the summary printed and the --report JSON. */
 
 export interface TensorDecision {
@@ -46,6 +48,8 @@ export interface QuantizeReport {
   verification?: VerificationResult;
   /** Notes for the user, e.g. that tfjs dequantizes on load. */
   notes: string[];
+  /** The --target-cosine search: which weights it kept float and what the output cosine became. */
+  accuracyTarget?: AccuracyTargetResult;
   /** CI gates that failed (--max-error, --min-cosine); non-empty makes the command exit 1. */
   failedGates: string[];
 }

@@ -20,6 +20,8 @@ export interface QuantizeRequest {
   /** --shape overrides for symbolic input dimensions. */
   shapes: Record<string, number[]>;
   gates: QualityGates;
+  /** Keep the most damaging weights float until the output cosine reaches this (--target-cosine). */
+  targetCosine?: number;
   log: Logger;
   /** A progress bar for the save, where each weight is quantized (no-op off a terminal). */
   progress?: ProgressFactory;

@@ -82,6 +82,22 @@ export function renderQuantizeReport(report: QuantizeReport, styles: ChalkInstan
   } else {
     lines.push('', 'Output error  not measured (--no-verify)');
   }
+  if (report.accuracyTarget) {
+    const target = report.accuracyTarget;
+    lines.push(
+      '',
+      `${styles.bold('Target cosine')}  ${target.targetCosine}: ${target.cosine.toFixed(6)} (all quantized: ${target.cosineAllQuantized.toFixed(6)}), ${target.keptFloat.length} weight${target.keptFloat.length === 1 ? '' : 's'} kept float, ${target.runs} quantize runs`,
+    );
+    if (target.keptFloat.length) {
+      lines.push(
+        renderTable(
+          [{ header: 'kept float' }, { header: 'parameters', align: 'right' }, { header: 'cosine when quantized alone', align: 'right' }],
+          target.keptFloat.map((weight) => [weight.weight, formatCount(weight.elements), weight.cosineAlone.toFixed(6)]),
+          styles,
+        ),
+      );
+    }
+  }
   for (const note of report.notes) lines.push('', `${styles.bold('Note')}  ${note}`);
   for (const gate of report.failedGates) lines.push('', styles.red(`Gate failed  ${gate}`));
   return lines.join('\n');

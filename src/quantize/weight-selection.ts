@@ -25,9 +25,27 @@ export class WeightSelection {
   private readonly include: RegExp[];
   private readonly exclude: RegExp[];
 
-  constructor(readonly options: WeightSelectionOptions) {
+  /**
+   * `keptFloat`: exact weight names held in float, each with its reason (the accuracy-target search);
+   * `only`: when set, every other weight stays float (one weight quantized alone in a sensitivity trial).
+   */
+  constructor(
+    readonly options: WeightSelectionOptions,
+    private readonly keptFloat: ReadonlyMap<string, string> = new Map(),
+    private readonly only?: ReadonlySet<string>,
+  ) {
     this.include = options.include.map(globToRegExp);
     this.exclude = options.exclude.map(globToRegExp);
+  }
+
+  /** The same selection with these weights (by exact name) kept float for the given reasons. */
+  keepingFloat(reasons: ReadonlyMap<string, string>): WeightSelection {
+    return new WeightSelection(this.options, new Map([...this.keptFloat, ...reasons]), this.only);
+  }
+
+  /** The same selection narrowed to exactly these weights. */
+  onlyWeights(names: ReadonlySet<string>): WeightSelection {
+    return new WeightSelection(this.options, this.keptFloat, names);
   }
 
   static all(): WeightSelection {
@@ -35,6 +53,9 @@ export class WeightSelection {
   }
 
   verdict(candidate: SelectionCandidate): SelectionVerdict {
+    const kept = this.keptFloat.get(candidate.weightName);
+    if (kept) return kept;
+    if (this.only && !this.only.has(candidate.weightName)) return 'not under test in this sensitivity trial';
     const names = [candidate.nodeName, candidate.opType, candidate.weightName].filter((name): name is string => !!name);
     if (names.some((name) => matchesAnyGlob(name, this.exclude))) return 'excluded by --exclude';
     if (this.include.length && !names.some((name) => matchesAnyGlob(name, this.include))) return 'not matched by --include';
