@@ -13,7 +13,7 @@ import type { ModelProto } from '../src/onnx/onnx-proto.js';
 import { saveOnnxModel } from '../src/onnx/save-onnx.js';
 import { tensorDims } from '../src/onnx/tensor-data.js';
 import { quantizeInt4Blockwise } from '../src/quantize/onnx/int4-blockwise.js';
-import type { QuantizeOptions } from '../src/quantize/quantize-options.js';
+import { defaultQuantizeOptions, type QuantizeOptions } from '../src/quantize/quantize-options.js';
 import type { TensorDecision } from '../src/quantize/quantize-report.js';
 import { WeightSelection } from '../src/quantize/weight-selection.js';
 import { silentLogger } from '../src/terminal/logger.js';
@@ -39,10 +39,7 @@ after(async () => {
 });
 
 function int4Options(overrides: Partial<QuantizeOptions> = {}): QuantizeOptions {
-  return {
-    scheme: 'int4', algo: 'rtn', perChannel: true, int4Format: 'ort', doubleQuant: false, keepIoTypes: false, opBlockList: [],
-    calibrationMethod: 'minmax', percentile: 99.99, selection: WeightSelection.all(), ...overrides,
-  };
+  return defaultQuantizeOptions('int4', overrides);
 }
 
 type Feeds = () => Record<string, ort.Tensor>;

@@ -11,7 +11,7 @@ import type { ModelProto } from '../src/onnx/onnx-proto.js';
 import { saveOnnxModel } from '../src/onnx/save-onnx.js';
 import { silentLogger } from '../src/terminal/logger.js';
 import { quantizeInt4Blockwise } from '../src/quantize/onnx/int4-blockwise.js';
-import type { QuantizeOptions } from '../src/quantize/quantize-options.js';
+import { defaultQuantizeOptions, type QuantizeOptions } from '../src/quantize/quantize-options.js';
 import { WeightSelection } from '../src/quantize/weight-selection.js';
 import { roundToNearest } from '../src/quantize/algorithms/round-to-nearest.js';
 import { INT4_GRIDS } from '../src/quantize/kernels/int4-grids.js';
@@ -155,10 +155,7 @@ after(async () => {
 });
 
 function int4Options(overrides: Partial<QuantizeOptions>): QuantizeOptions {
-  return {
-    scheme: 'int4', algo: 'rtn', perChannel: true, int4Format: 'ort', doubleQuant: false, keepIoTypes: false, opBlockList: [],
-    calibrationMethod: 'minmax', percentile: 99.99, selection: WeightSelection.all(), ...overrides,
-  };
+  return defaultQuantizeOptions('int4', overrides);
 }
 
 /** x[K, K] -> MatMul(W[K, 1]): fed the identity, the output is the weight column as the runtime decodes it. */

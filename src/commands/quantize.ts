@@ -28,6 +28,7 @@ interface QuantizeCommandOptions {
   calibrationMethod: 'minmax' | 'percentile' | 'entropy';
   percentile: number;
   outlierThreshold?: number;
+  biasCorrection: boolean;
   include: string[];
   exclude: string[];
   minSize: number;
@@ -37,6 +38,7 @@ interface QuantizeCommandOptions {
   report?: string;
   maxError?: number;
   minCosine?: number;
+  targetCosine?: number;
   force?: boolean;
   externalData: 'auto' | 'always' | 'never';
   dataFile?: string;
@@ -77,6 +79,7 @@ export function registerQuantizeCommand(program: Command): void {
     .addOption(new Option('--calibration-method <method>', 'int8-static activation ranges').choices(['minmax', 'percentile', 'entropy']).default('minmax'))
     .option('--percentile <p>', 'percentile of |activation| kept by --calibration-method percentile', numberParser('--percentile', (value) => value > 0 && value <= 100, 'a number in (0, 100]'), 99.99)
     .option('--outlier-threshold <t>', 'int8 MatMuls: keep input features whose calibrated |activation| exceeds t in float (LLM.int8(): 6.0)', numberParser('--outlier-threshold', (value) => value > 0, 'a positive number'))
+    .option('--no-bias-correction', 'int8 with --calibration: leave biases as they are instead of correcting them for the mean shift each rounded weight causes')
     .option('--include <globs>', 'only weights whose node name, op type or weight name matches (comma-separated, repeatable)', collectList, [])
     .option('--exclude <globs>', 'leave weights whose node name, op type or weight name matches in float', collectList, [])
     .option('--min-size <n>', 'weights with fewer elements stay float', numberParser('--min-size', (value) => Number.isInteger(value) && value >= 0, 'a non-negative integer'), 0)
@@ -86,6 +89,7 @@ export function registerQuantizeCommand(program: Command): void {
     .option('--report <file>', 'write the full report as JSON')
     .option('--max-error <x>', 'exit 1 when any output max abs error exceeds x (CI gate)', numberParser('--max-error', (value) => value >= 0, 'a non-negative number'))
     .option('--min-cosine <x>', 'exit 1 when any output cosine similarity is below x (CI gate)', numberParser('--min-cosine', (value) => value >= -1 && value <= 1, 'a number in [-1, 1]'))
+    .option('--target-cosine <x>', 'keep the weights that damage the output most in float until the output cosine reaches x (one trial run per weight)', numberParser('--target-cosine', (value) => value > 0 && value <= 1, 'a number in (0, 1]'))
     .option('--force', 'replace existing output files')
     .addOption(new Option('--external-data <mode>', 'ONNX weights in <output>.data: auto (when the input had external data or the model passes 2 GiB), always, never').choices(['auto', 'always', 'never']).default('auto'))
     .option('--data-file <name>', 'ONNX external data file name (default <output file name>.data)')
@@ -112,6 +116,7 @@ export function registerQuantizeCommand(program: Command): void {
         calibrationMethod: flags.calibrationMethod,
         percentile: flags.percentile,
         outlierThreshold: flags.outlierThreshold,
+        biasCorrection: flags.biasCorrection,
         selection: new WeightSelection({ include: flags.include, exclude: flags.exclude, minSize: flags.minSize }),
       };
       const report = await quantizeModel({
@@ -125,6 +130,7 @@ export function registerQuantizeCommand(program: Command): void {
         verifySamples: flags.verifySamples,
         shapes: parseShapeOverrides(flags.shape),
         gates: { maxError: flags.maxError, minCosine: flags.minCosine },
+        targetCosine: flags.targetCosine,
         log: context.log,
         progress: context.progress,
         engine: () => context.engine(),

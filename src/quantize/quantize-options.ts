@@ -31,6 +31,8 @@ export interface QuantizeOptions {
   percentile: number;
   /** LLM.int8()-style split: input features whose calibrated |activation| exceeds this stay float. */
   outlierThreshold?: number;
+  /** int8: with calibration data, correct each layer's bias for its weight's rounding (default on). */
+  biasCorrection: boolean;
   selection: WeightSelection;
 }
 
@@ -46,6 +48,7 @@ export function defaultQuantizeOptions(scheme: string, overrides: Partial<Quanti
     opBlockList: [],
     calibrationMethod: 'minmax',
     percentile: 99.99,
+    biasCorrection: true,
     selection: WeightSelection.all(),
     ...overrides,
   };

@@ -50,8 +50,12 @@ export async function quantizeToFile(scheme: OnnxScheme, model: OnnxModel, optio
   return { model, decisions, file, bytes: saved.modelBytes };
 }
 
-export async function runAll(file: string, samples: Array<Record<string, ort.Tensor>>): Promise<Array<Record<string, ort.Tensor>>> {
-  const session = await ort.InferenceSession.create(file, { logSeverityLevel: 3 });
+export async function runAll(
+  file: string,
+  samples: Array<Record<string, ort.Tensor>>,
+  sessionOptions: ort.InferenceSession.SessionOptions = {},
+): Promise<Array<Record<string, ort.Tensor>>> {
+  const session = await ort.InferenceSession.create(file, { logSeverityLevel: 3, ...sessionOptions });
   try {
     const results = [];
     for (const feeds of samples) results.push((await session.run(feeds)) as Record<string, ort.Tensor>);

@@ -19,13 +19,16 @@ import {
   WeightGroup,
 } from './qdq-weights.js';
 import { ValueNames } from '../../onnx/value-names.js';
+import { planBiasCorrections } from './bias-correction.js';
 import type { WeightUse } from './weight-uses.js';
 
 /**
  * --scheme int8: weights stored as int8 (symmetric, the default) or uint8 (--asymmetric), one scale per
  * output channel (default) or per tensor, each dequantized in front of its MatMul/Gemm/Conv. Activations
  * stay float, so any runtime runs the result; it shrinks weights 4x. With --outlier-threshold, MatMul input
- * features with calibrated activations above it keep their weight rows in float (outlier-split.ts).
+ * features with calibrated activations above it keep their weight rows in float (outlier-split.ts). With
+ * calibration data, each layer's bias is corrected for the mean shift its rounded weight causes
+ * (bias-correction.ts; --no-bias-correction turns it off).
  */
 
 const WEIGHT_INPUTS = { MatMul: 1, Gemm: 1, Conv: 1 };
@@ -58,6 +61,7 @@ export async function quantizeInt8WeightOnly(context: OnnxSchemeContext): Promis
   const outliers = await findOutlierFeatures(model, groups, options);
   const decisions: TensorDecision[] = [...skipped];
   const valueNames = new ValueNames(model.proto);
+  const biasCorrection = options.calibration && options.biasCorrection ? await planBiasCorrections(model, valueNames, groups, options.calibration) : undefined;
   for (const group of groups) {
     const axis = options.perChannel ? commonChannelAxis(group) : undefined;
     if (typeof axis === 'string') {
@@ -81,7 +85,9 @@ export async function quantizeInt8WeightOnly(context: OnnxSchemeContext): Promis
       decisions.push(splitOutlierMatMul(model, valueNames, group, features, encoding, options.perChannel));
       continue;
     }
-    const decision = dequantizeWeightGroup(model, valueNames, group, axis, encoding);
+    const correction = await biasCorrection?.companionFor(group);
+    const decision = dequantizeWeightGroup(model, valueNames, group, axis, encoding, correction);
+    if (correction) decision.detail = { ...decision.detail, biasCorrected: true };
     if (features) {
       decision.detail = { outlierFeatures: 0 };
       if (blocker) {

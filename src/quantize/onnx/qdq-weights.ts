@@ -124,6 +124,18 @@ export interface ChannelQuantization {
   /** One per channel (one in all for per-tensor). */
   scales: Float32Array;
   zeroPoints: Int16Array;
+  /** The float values the runtime will compute from the codes, in the weight's own layout. */
+  dequantized(): Float32Array;
+}
+
+/** (code - zero point) * scale for codes in the weight's layout; `channelOf` maps an element to its scale. */
+function dequantizeCodes(codes: ArrayLike<number>, scales: Float32Array, zeroPoints: Int16Array, channelOf: (index: number) => number): Float32Array {
+  const values = new Float32Array(codes.length);
+  for (let index = 0; index < codes.length; index++) {
+    const channel = channelOf(index);
+    values[index] = Math.fround((codes[index]! - zeroPoints[channel]!) * scales[channel]!);
+  }
+  return values;
 }
 
 /**
@@ -135,7 +147,12 @@ export function quantizeAlongAxis(values: Float32Array, dims: number[], axis: nu
   const count = values.length;
   if (axis === undefined) {
     const result = algorithm.quantize(values, { rows: count, columns: 1, blockSize: count }, grid);
-    return { codes: grid.pack(result.codes), scales: result.scales, zeroPoints: result.zeroPoints };
+    return {
+      codes: grid.pack(result.codes),
+      scales: result.scales,
+      zeroPoints: result.zeroPoints,
+      dequantized: () => dequantizeCodes(result.codes, result.scales, result.zeroPoints, () => 0),
+    };
   }
   const channels = dims[axis]!;
   const inner = dims.slice(axis + 1).reduce((product, dim) => product * dim, 1);
@@ -157,7 +174,12 @@ export function quantizeAlongAxis(values: Float32Array, dims: number[], axis: nu
     codes = new Int16Array(count);
     for (let index = 0; index < count; index++) codes[index] = result.codes[toMatrix(index)]!;
   }
-  return { codes: grid.pack(codes), scales: result.scales, zeroPoints: result.zeroPoints };
+  return {
+    codes: grid.pack(codes),
+    scales: result.scales,
+    zeroPoints: result.zeroPoints,
+    dequantized: () => dequantizeCodes(codes, result.scales, result.zeroPoints, (index) => Math.floor(index / inner) % channels),
+  };
 }
 
 // ------------------------------------------------------------------------------------------ spellings
@@ -271,6 +293,8 @@ export interface DequantizedWeightPlan {
 export interface EncodedWeight {
   bytes: Uint8Array[];
   scales: Float32Array;
+  /** The values the runtime will compute from the stored codes (for companions that correct for them). */
+  dequantized(): Float32Array;
 }
 
 export interface WeightEncoding {
@@ -311,7 +335,11 @@ export function planDequantizedWeight(
       const quantized = quantizeAlongAxis(values, dims, axis, grid, algorithm);
       const zeroPoints =
         zeroPointType === ONNX_TYPE.FLOAT32 ? bytesOf(Float32Array.from(quantized.zeroPoints)) : grid.pack(quantized.zeroPoints);
-      return { bytes: [quantized.codes, bytesOf(quantized.scales), ...(names.zeroPoint ? [zeroPoints] : [])], scales: quantized.scales };
+      return {
+        bytes: [quantized.codes, bytesOf(quantized.scales), ...(names.zeroPoint ? [zeroPoints] : [])],
+        scales: quantized.scales,
+        dequantized: quantized.dequantized,
+      };
     },
   };
 }
@@ -340,10 +368,13 @@ export function describeGranularity(axis: number | undefined): string {
   return axis === undefined ? 'per-tensor' : `per-channel axis ${axis}`;
 }
 
-/** Tensors computed along with a weight from its scales (a bias quantized with scale a_scale * w_scale). */
+/**
+ * Tensors computed along with a weight from how it was quantized: a bias quantized with scale
+ * a_scale * w_scale (int8-static), a bias corrected for the weight's rounding error (bias-correction.ts).
+ */
 export interface WeightCompanion {
   tensors: TensorProto[];
-  encode(weightScales: Float32Array): Uint8Array[];
+  encode(weightScales: Float32Array, weight: { original: Float32Array; encoded: EncodedWeight }): Uint8Array[];
 }
 
 /**
@@ -374,7 +405,7 @@ export function dequantizeWeightGroup(
   weightGraph.invalidate();
   deferQuantization(model, weight, [...plan.tensors, ...(companion?.tensors ?? [])], (values) => {
     const encoded = plan.encode(values);
-    return [...encoded.bytes, ...(companion?.encode(encoded.scales) ?? [])];
+    return [...encoded.bytes, ...(companion?.encode(encoded.scales, { original: values, encoded }) ?? [])];
   });
   const first = uses[0]!.node;
   return quantizedDecision(
