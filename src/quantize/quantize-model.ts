@@ -1,6 +1,7 @@
 import { locateModel, type ModelFamily } from '../model-format.js';
 import { UsageError } from '../errors.js';
 import { quantizeToTargetCosine } from './accuracy-target.js';
+import { weightAlgorithm } from './algorithms/weight-algorithms.js';
 import { quantizeOnnxModel } from './quantize-onnx-model.js';
 import type { QuantizeReport } from './quantize-report.js';
 import type { QuantizeRequest } from './quantize-request.js';
@@ -17,6 +18,13 @@ export async function quantizeModel(request: QuantizeRequest): Promise<QuantizeR
   const scheme = quantizationScheme(request.options.scheme);
   if (scheme.needsCalibration && !request.options.calibration) {
     throw new UsageError(`--scheme ${scheme.name} needs calibration data: pass --calibration FILE (.npy, .npz or .json)`);
+  }
+  const algorithms = scheme.algorithms ?? ['rtn'];
+  if (!algorithms.includes(request.options.algo)) {
+    throw new UsageError(`--algo ${request.options.algo} is not available for --scheme ${scheme.name} (available: ${algorithms.join(', ')})`);
+  }
+  if (weightAlgorithm(request.options.algo).needsCalibration && !request.options.calibration) {
+    throw new UsageError(`--algo ${request.options.algo} needs calibration data: pass --calibration FILE (.npy, .npz or .json)`);
   }
   if (request.options.outlierThreshold !== undefined && !request.options.calibration) {
     throw new UsageError('--outlier-threshold needs calibration data (--calibration FILE) to find the outlier features');

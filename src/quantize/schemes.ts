@@ -43,12 +43,19 @@ export interface QuantizationScheme {
   aliases?: string[];
   summary: string;
   needsCalibration?: boolean;
+  /** --algo values it takes (default: rtn only); calibration-aware ones need the rows-are-input-features layout. */
+  algorithms?: string[];
   onnx?: (context: OnnxSchemeContext) => Promise<TensorDecision[]>;
   tfjs?: (context: TfjsSchemeContext) => Promise<TfjsSchemeResult>;
 }
 
 export const QUANTIZATION_SCHEMES: QuantizationScheme[] = [
-  { name: 'int8', summary: 'int8 weights (per-channel by default) dequantized by DequantizeLinear before MatMul/Gemm/Conv', onnx: quantizeInt8WeightOnly },
+  {
+    name: 'int8',
+    summary: 'int8 weights (per-channel by default) dequantized by DequantizeLinear before MatMul/Gemm/Conv',
+    algorithms: ['rtn', 'gptq'],
+    onnx: quantizeInt8WeightOnly,
+  },
   { name: 'int8-dynamic', summary: 'int8 weights, activations quantized at run time (MatMulInteger / ConvInteger u8u8)', onnx: quantizeInt8Dynamic },
   {
     name: 'int8-static',
@@ -56,7 +63,12 @@ export const QUANTIZATION_SCHEMES: QuantizationScheme[] = [
     needsCalibration: true,
     onnx: quantizeInt8Static,
   },
-  { name: 'int4', summary: 'block-wise 4-bit weights: com.microsoft MatMulNBits (--format ort) or DequantizeLinear-21 (--format qdq)', onnx: quantizeInt4Blockwise },
+  {
+    name: 'int4',
+    summary: 'block-wise 4-bit weights: com.microsoft MatMulNBits (--format ort) or DequantizeLinear-21 (--format qdq)',
+    algorithms: ['rtn', 'gptq'],
+    onnx: quantizeInt4Blockwise,
+  },
   { name: 'nf4', summary: 'NormalFloat4 code book, com.microsoft MatMulBnb4 (QLoRA; --double-quant)', onnx: bnb4Variant('nf4', quantizeBnb4) },
   { name: 'fp4', summary: 'FP4 (e2m1) code book, com.microsoft MatMulBnb4 (--double-quant)', onnx: bnb4Variant('fp4', quantizeBnb4) },
   { name: 'fp16', aliases: ['float16'], summary: 'float16 weights and compute (ONNX); float16 weight storage (TF.js)', onnx: convertToHalfPrecision, tfjs: quantizeTfjsWeights },

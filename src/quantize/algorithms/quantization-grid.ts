@@ -1,3 +1,5 @@
+import type { InputHessian } from '../../calibration/input-hessian.js';
+
 /**
  * A quantization grid: how one block of weights gets its scale and zero point, and how a value maps to an
  * integer code and back. Every scheme (int8, int4, NF4/FP4 codebooks, tfjs affine) is one grid; the
@@ -54,8 +56,8 @@ export interface QuantizedWeight {
   zeroPoints: Int16Array;
 }
 
-/** Per-input-feature statistics from calibration, for the data-aware algorithms to come (GPTQ/AWQ). */
+/** What calibration data says about a weight's inputs, for the data-aware algorithms (GPTQ). */
 export interface WeightCalibration {
-  /** Mean squared activation of each input feature (length = rows). */
-  inputEnergy?: Float32Array;
+  /** E[x x^T] of the input features (rows), one matrix per group of columns. */
+  hessian?: InputHessian;
 }

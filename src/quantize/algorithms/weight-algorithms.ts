@@ -1,5 +1,6 @@
 import { UsageError } from '../../errors.js';
 import type { BlockLayout, QuantizationGrid, QuantizedWeight, WeightCalibration } from './quantization-grid.js';
+import { gptq } from './gptq.js';
 import { roundToNearest } from './round-to-nearest.js';
 
 /**
@@ -21,7 +22,20 @@ export const WEIGHT_ALGORITHMS: Record<string, WeightAlgorithm> = {
     needsCalibration: false,
     quantize: (weights, layout, grid) => roundToNearest(weights, layout, grid),
   },
+  gptq: {
+    name: 'gptq',
+    summary: 'GPTQ: rounding error fed forward onto later input features by the inverse input Hessian (needs --calibration)',
+    needsCalibration: true,
+    // A weight without a Hessian (no calibrated input, too many features) falls back to round to nearest.
+    quantize: (weights, layout, grid, calibration) =>
+      calibration?.hessian ? gptq(weights, layout, grid, calibration.hessian) : roundToNearest(weights, layout, grid),
+  },
 };
+
+/** The algorithm with one weight's calibration bound, for schemes whose kernels call quantize() later. */
+export function withCalibration(algorithm: WeightAlgorithm, calibration: WeightCalibration | undefined): WeightAlgorithm {
+  return calibration ? { ...algorithm, quantize: (weights, layout, grid) => algorithm.quantize(weights, layout, grid, calibration) } : algorithm;
+}
 
 export function weightAlgorithm(name: string): WeightAlgorithm {
   const algorithm = WEIGHT_ALGORITHMS[name];

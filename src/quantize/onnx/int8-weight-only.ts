@@ -2,7 +2,7 @@ import { probeableValues, withActivationProbe } from '../../calibration/activati
 import { observeRanges } from '../../calibration/activation-statistics.js';
 import { ModelpressError } from '../../errors.js';
 import type { OnnxModel } from '../../onnx/onnx-model.js';
-import { weightAlgorithm } from '../algorithms/weight-algorithms.js';
+import { weightAlgorithm, withCalibration } from '../algorithms/weight-algorithms.js';
 import { int8WeightGrid } from '../kernels/int8-grids.js';
 import type { QuantizeOptions } from '../quantize-options.js';
 import type { TensorDecision } from '../quantize-report.js';
@@ -20,6 +20,7 @@ import {
 } from './qdq-weights.js';
 import { ValueNames } from '../../onnx/value-names.js';
 import { planBiasCorrections } from './bias-correction.js';
+import { collectWeightHessians } from './weight-hessians.js';
 import type { WeightUse } from './weight-uses.js';
 
 /**
@@ -62,6 +63,7 @@ export async function quantizeInt8WeightOnly(context: OnnxSchemeContext): Promis
   const decisions: TensorDecision[] = [...skipped];
   const valueNames = new ValueNames(model.proto);
   const biasCorrection = options.calibration && options.biasCorrection ? await planBiasCorrections(model, valueNames, groups, options.calibration) : undefined;
+  const hessians = algorithm.needsCalibration && options.calibration ? await collectWeightHessians(model, groups.flatMap((group) => group.uses), options.calibration) : undefined;
   for (const group of groups) {
     const axis = options.perChannel ? commonChannelAxis(group) : undefined;
     if (typeof axis === 'string') {
@@ -76,6 +78,8 @@ export async function quantizeInt8WeightOnly(context: OnnxSchemeContext): Promis
     }
     const encoding = { grid, algorithm, spelling };
     const features = outliers.get(group);
+    // GPTQ's rows are input features: a per-channel layout; one scale for the whole tensor has none.
+    const calibration = axis === undefined ? undefined : hessians?.calibrations.get(group.weight.name ?? '');
     const blocker = features?.outliers.length ? outlierSplitBlocker(model, group, features) : undefined;
     if (features?.outliers.length && !blocker) {
       if (features.rest.length === 0) {
@@ -86,8 +90,9 @@ export async function quantizeInt8WeightOnly(context: OnnxSchemeContext): Promis
       continue;
     }
     const correction = await biasCorrection?.companionFor(group);
-    const decision = dequantizeWeightGroup(model, valueNames, group, axis, encoding, correction);
+    const decision = dequantizeWeightGroup(model, valueNames, group, axis, { ...encoding, algorithm: withCalibration(algorithm, calibration) }, correction);
     if (correction) decision.detail = { ...decision.detail, biasCorrected: true };
+    if (hessians) decision.detail = { ...decision.detail, algorithm: calibration ? algorithm.name : (hessians.reasons.get(group.weight.name ?? '') ?? 'round to nearest: per-tensor') };
     if (features) {
       decision.detail = { outlierFeatures: 0 };
       if (blocker) {
