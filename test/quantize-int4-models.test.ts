@@ -39,7 +39,9 @@ after(async () => {
 });
 
 function int4Options(overrides: Partial<QuantizeOptions> = {}): QuantizeOptions {
-  return defaultQuantizeOptions('int4', overrides);
+  // accuracy_level 0: onnxruntime's exact fp32 path, so outputs can be held to the dequantized oracle
+  // (level 4, the default, quantizes the activations too).
+  return defaultQuantizeOptions('int4', { accuracyLevel: 0, ...overrides });
 }
 
 type Feeds = () => Record<string, ort.Tensor>;
@@ -454,16 +456,18 @@ describe('int4 options and what is left alone', () => {
     }
   });
 
-  it('accuracy level becomes the MatMulNBits accuracy_level attribute, and the model runs', async () => {
+  it('accuracy level becomes the MatMulNBits accuracy_level attribute (default 4, 0 leaves it out), and the model runs', async () => {
     const source = await writeModel(matMulModel(64, 8), 'accuracy.float.onnx');
-    const { proto, output } = await quantizeFile(source, 'accuracy.onnx', { accuracyLevel: 4, blockSize: 64 });
+    const { proto, output } = await quantizeFile(source, 'accuracy.onnx', { accuracyLevel: 1, blockSize: 64 });
     const node = proto.graph!.node![0]!;
-    assert.equal(Number(node.attribute!.find((attribute) => attribute.name === 'accuracy_level')?.i), 4);
+    assert.equal(Number(node.attribute!.find((attribute) => attribute.name === 'accuracy_level')?.i), 1);
     const feeds: Feeds = () => ({ x: new ort.Tensor('float32', Float32Array.from({ length: 64 }, (_, i) => Math.sin(i)), [1, 64]) });
     const [float, actual] = await Promise.all([runModel(source, feeds), runModel(output, feeds)]);
     assert.ok(compareOutputs('y', float.y!, actual.y!).cosine > 0.99);
-    const plain = await quantizeFile(source, 'no-accuracy.onnx', { blockSize: 64 });
-    assert.equal(plain.proto.graph!.node![0]!.attribute!.some((attribute) => attribute.name === 'accuracy_level'), false);
+    const plain = await quantizeFile(source, 'default-accuracy.onnx', { blockSize: 64, accuracyLevel: undefined });
+    assert.equal(Number(plain.proto.graph!.node![0]!.attribute!.find((attribute) => attribute.name === 'accuracy_level')?.i), 4);
+    const unset = await quantizeFile(source, 'no-accuracy.onnx', { blockSize: 64, accuracyLevel: 0 });
+    assert.equal(unset.proto.graph!.node![0]!.attribute!.some((attribute) => attribute.name === 'accuracy_level'), false);
   });
 
   it('Gemm is left as it is; a 3-D MatMul weight is skipped with the reason', async () => {

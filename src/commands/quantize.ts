@@ -71,7 +71,7 @@ export function registerQuantizeCommand(program: Command): void {
     .option('--asymmetric', 'weights with a zero point per block / channel')
     .option('--block-size <n>', 'int4: 16|32|64|128|256 (default 32); nf4/fp4: power of two >= 16 (default 64)', numberParser('--block-size', Number.isInteger, 'an integer'))
     .addOption(new Option('--format <format>', 'int4 operator: ort (com.microsoft MatMulNBits) or qdq (DequantizeLinear-21 with block_size)').choices(['ort', 'qdq']).default('ort'))
-    .option('--accuracy-level <n>', 'MatMulNBits accuracy_level: 0-4 (4 = int8 compute of A)', numberParser('--accuracy-level', (value) => Number.isInteger(value) && value >= 0 && value <= 4, 'an integer 0-4'))
+    .option('--accuracy-level <n>', 'MatMulNBits accuracy_level: 0-4 (default 4 = int8 compute of A, the fast CPU path; 0 leaves it to the runtime)', numberParser('--accuracy-level', (value) => Number.isInteger(value) && value >= 0 && value <= 4, 'an integer 0-4'))
     .option('--double-quant', 'nf4/fp4: store the per-block absmax values as 8-bit too (QLoRA)')
     .option('--keep-io-types', 'fp16/bf16: keep graph inputs and outputs float32')
     .option('--op-block-list <ops>', 'fp16/bf16: op types kept in float32 (comma-separated, repeatable)', collectList, [])

@@ -6,7 +6,8 @@ import type { NodeProto, TensorProto } from '../../onnx/onnx-proto.js';
 import { tensorByteLength, tensorDims, tensorElementCount } from '../../onnx/tensor-data.js';
 import type { Logger } from '../../terminal/logger.js';
 import type { WeightAlgorithm } from '../algorithms/weight-algorithms.js';
-import { weightAlgorithm } from '../algorithms/weight-algorithms.js';
+import { weightAlgorithm, withCalibration } from '../algorithms/weight-algorithms.js';
+import { collectWeightHessians } from './weight-hessians.js';
 import type { Int4Format, QuantizeOptions } from '../quantize-options.js';
 import type { TensorDecision } from '../quantize-report.js';
 import type { OnnxSchemeContext } from '../schemes.js';
@@ -28,6 +29,13 @@ export const INT4_BLOCK_SIZES = [16, 32, 64, 128, 256];
 export const DEFAULT_INT4_BLOCK_SIZE = 32;
 /** MatMulNBits accuracy_level: 0 unset, 1 fp32, 2 fp16, 3 bf16, 4 int8 (ContribOperators.md). */
 const ACCURACY_LEVELS = [0, 1, 2, 3, 4];
+/**
+ * Without an accuracy_level, onnxruntime's CPU kernel dequantizes B and runs an fp32 GEMM, slower than the
+ * float model for prompts (measured here: 1.02-1.27x float at seq 128); level 4 quantizes A to int8 per
+ * block and uses the int8 dot-product path (VNNI / SDOT), 0.75x float. onnxruntime-genai's model builder
+ * asks for 4 on CPU too. GPU providers ignore it.
+ */
+const DEFAULT_ACCURACY_LEVEL = 4;
 
 export interface Int4Settings {
   blockSize: number;
@@ -93,14 +101,16 @@ export function int4Settings(options: QuantizeOptions): Int4Settings {
   if (!Object.hasOwn(INT4_FORMATS, options.int4Format)) {
     throw new UsageError(`--format '${options.int4Format}' is unknown (use ${Object.keys(INT4_FORMATS).join(' or ')})`);
   }
-  return { blockSize, symmetric: options.symmetric ?? false, algorithm: weightAlgorithm(options.algo), accuracyLevel: options.accuracyLevel };
+  const accuracyLevel = options.accuracyLevel ?? DEFAULT_ACCURACY_LEVEL;
+  // Level 0 means "unset": leave the attribute out, as onnxruntime's own quantizer does.
+  return { blockSize, symmetric: options.symmetric ?? false, algorithm: weightAlgorithm(options.algo), accuracyLevel: accuracyLevel === 0 ? undefined : accuracyLevel };
 }
 
 export async function quantizeInt4Blockwise(context: OnnxSchemeContext): Promise<TensorDecision[]> {
   const { model, options, log } = context;
   const settings = int4Settings(options);
   const rewriters = INT4_FORMATS[options.int4Format];
-  if (options.int4Format === 'qdq' && settings.accuracyLevel !== undefined) {
+  if (options.int4Format === 'qdq' && options.accuracyLevel) {
     log.warn('--accuracy-level applies to MatMulNBits only; it is ignored with --format qdq');
   }
   const rewriterOf = new Map(rewriters.map((rewriter) => [rewriter.opType, rewriter]));
@@ -112,6 +122,7 @@ export async function quantizeInt4Blockwise(context: OnnxSchemeContext): Promise
 
   const decisions: TensorDecision[] = [...search.skipped];
   const names = new ValueNames(model.proto);
+  const hessians = settings.algorithm.needsCalibration && options.calibration ? await collectWeightHessians(model, search.eligible, options.calibration) : undefined;
   const preparations = new Map<Int4Rewriter, Int4Preparation>();
   for (const uses of groupByWeight(search.eligible)) {
     const first = uses[0]!;
@@ -138,8 +149,10 @@ export async function quantizeInt4Blockwise(context: OnnxSchemeContext): Promise
       consumers,
       uniqueName: (base) => names.fresh(base),
     };
-    const decision = rewriter.rewrite(model, target, settings);
+    const calibration = hessians?.calibrations.get(target.weight.name ?? '');
+    const decision = rewriter.rewrite(model, target, { ...settings, algorithm: withCalibration(settings.algorithm, calibration) });
     if (preparation.detail) decision.detail = { ...decision.detail, ...preparation.detail };
+    if (hessians) decision.detail = { ...decision.detail, algorithm: calibration ? settings.algorithm.name : (hessians.reasons.get(target.weight.name ?? '') ?? 'round to nearest') };
     decisions.push(decision);
   }
   return decisions;
