@@ -46,7 +46,7 @@ const LATENCY_SCHEMES: Array<{ label: string; options: QuantizeOptions }> = [
   { label: 'int8 (QDQ weights)', options: defaultQuantizeOptions('int8') },
   { label: 'int8-dynamic', options: defaultQuantizeOptions('int8-dynamic') },
   { label: 'int4 block 32 (MatMulNBits)', options: defaultQuantizeOptions('int4') },
-  { label: 'int4 block 32, accuracy_level 4', options: defaultQuantizeOptions('int4', { accuracyLevel: 4 }) },
+  { label: 'int4 block 32, accuracy_level 0 (fp32 path)', options: defaultQuantizeOptions('int4', { accuracyLevel: 0 }) },
   { label: 'nf4 block 64 (MatMulBnb4)', options: defaultQuantizeOptions('nf4') },
   { label: 'fp16', options: defaultQuantizeOptions('fp16', { keepIoTypes: true }) },
 ];
@@ -133,34 +133,11 @@ export async function runQuantizedModelBenchmarks(workDirectory: string, progres
     }
   }
 
-  // Accuracy of the recognizer on printed text lines it was not calibrated on.
-  const keys = (await fs.readFile(path.join(OCR_ASSETS, 'ppocr_keys_v1.txt'), 'utf8')).split(/\r?\n/);
-  keys.push(' ');
-  const calibration = { source: 'printed calibration lines', samples: CALIBRATION_LINES.map((line) => ({ x: printedLineTensor(...line) })) };
-  const inputs = HELD_OUT_LINES.map((line) => ({ x: printedLineTensor(...line) }));
-  const accuracy = [];
-  // Rows without a target show what each step buys; fp16 shows how much any weight perturbation moves the model.
-  const accuracySchemes: Array<[string, QuantizeOptions, number?]> = [
-    ['int8 per-channel RTN, no calibration', defaultQuantizeOptions('int8')],
-    ['int8 per-channel + bias correction', defaultQuantizeOptions('int8', { calibration })],
-    ['int8 per-channel + bias correction, --target-cosine 0.999', defaultQuantizeOptions('int8', { calibration }), 0.999],
-    ['int4 block 32', defaultQuantizeOptions('int4', { blockSize: 32 })],
-    ['int4 block 32, --target-cosine 0.99', defaultQuantizeOptions('int4', { blockSize: 32, calibration }), 0.99],
-    ['fp16 (reference)', defaultQuantizeOptions('fp16', { keepIoTypes: true })],
-  ];
-  for (const [index, [label, options, targetCosine]] of accuracySchemes.entries()) {
-    const output = path.join(workDirectory, `rec.accuracy-${index}.onnx`);
-    const report = await quantizeTo(RECOGNIZER, output, options, targetCosine);
-    const result = await verifyOnnxModels(RECOGNIZER, output, inputs, 'calibration');
-    const read = await readLines(output, inputs, keys);
-    accuracy.push({ scheme: label, ...result.outputs[0]!, read, sizeRatio: report.size.ratio, keptFloat: report.accuracyTarget?.keptFloat.length });
-    progress(`accuracy ${label}: done`);
-  }
-  const floatRead = await readLines(RECOGNIZER, inputs, keys);
+  const { accuracy, floatRead } = await measureRecognizerAccuracy(workDirectory, progress);
 
   const row = (model: string, scheme: string) => latency.find((candidate) => candidate.model.startsWith(model) && candidate.scheme === scheme)!;
-  const int8 = accuracy[1]!;
-  const int4 = accuracy[3]!;
+  const int8 = accuracy[2]!;
+  const int4 = accuracy[5]!;
   const judge = (label: string, value: number, limit: number, atLeast: boolean): QuantizedModelTarget => ({
     label,
     value,
@@ -173,11 +150,41 @@ export async function runQuantizedModelBenchmarks(workDirectory: string, progres
     judge('int4 / float latency, MatMul-heavy GPT block (seq 128)', row('GPT block, MatMul-heavy', 'int4 block 32 (MatMulNBits)').ratio, 1, false),
     judge('int8-dynamic / float latency, GPT decode step', row('GPT block, one-token', 'int8-dynamic').ratio, 1, false),
     judge('int4 / float latency, GPT decode step', row('GPT block, one-token', 'int4 block 32 (MatMulNBits)').ratio, 1, false),
-    judge('PP-OCRv4 rec int8 per-channel (bias-corrected) worst-line cosine', int8.cosine, 0.999, true),
-    judge('PP-OCRv4 rec int8 per-channel (bias-corrected) argmax agreement', int8.top1Agreement ?? NaN, 0.99, true),
-    judge('PP-OCRv4 rec int4 block 32 worst-line cosine', int4.cosine, 0.99, true),
+    judge('PP-OCRv4 rec int8 per-channel (GPTQ + bias correction) worst-line cosine', int8.cosine, 0.999, true),
+    judge('PP-OCRv4 rec int8 per-channel (GPTQ + bias correction) argmax agreement', int8.top1Agreement ?? NaN, 0.99, true),
+    judge('PP-OCRv4 rec int4 block 32 (GPTQ) worst-line cosine', int4.cosine, 0.99, true),
   ];
   return { latency, accuracy, floatRead, textLines: HELD_OUT_LINES.map(([text]) => text), targets };
+}
+
+/** PP-OCRv4 rec on printed lines: each scheme calibrated on CALIBRATION_LINES, judged on HELD_OUT_LINES. */
+export async function measureRecognizerAccuracy(workDirectory: string, progress: (message: string) => void) {
+  await fs.mkdir(workDirectory, { recursive: true });
+  const keys = (await fs.readFile(path.join(OCR_ASSETS, 'ppocr_keys_v1.txt'), 'utf8')).split(/\r?\n/);
+  keys.push(' ');
+  const calibration = { source: 'printed calibration lines', samples: CALIBRATION_LINES.map((line) => ({ x: printedLineTensor(...line) })) };
+  const inputs = HELD_OUT_LINES.map((line) => ({ x: printedLineTensor(...line) }));
+  const accuracy = [];
+  // Rows without a target show what each step buys; fp16 shows how much any weight perturbation moves the model.
+  const accuracySchemes: Array<[string, QuantizeOptions, number?]> = [
+    ['int8 per-channel RTN, no calibration', defaultQuantizeOptions('int8')],
+    ['int8 per-channel RTN + bias correction', defaultQuantizeOptions('int8', { calibration })],
+    ['int8 per-channel GPTQ + bias correction', defaultQuantizeOptions('int8', { algo: 'gptq', calibration })],
+    ['int8 per-channel GPTQ + bias correction, --target-cosine 0.999', defaultQuantizeOptions('int8', { algo: 'gptq', calibration }), 0.999],
+    ['int4 block 32 RTN, no calibration', defaultQuantizeOptions('int4', { blockSize: 32 })],
+    ['int4 block 32 GPTQ', defaultQuantizeOptions('int4', { blockSize: 32, algo: 'gptq', calibration })],
+    ['fp16 (reference)', defaultQuantizeOptions('fp16', { keepIoTypes: true })],
+  ];
+  for (const [index, [label, options, targetCosine]] of accuracySchemes.entries()) {
+    const output = path.join(workDirectory, `rec.accuracy-${index}.onnx`);
+    const report = await quantizeTo(RECOGNIZER, output, options, targetCosine);
+    const result = await verifyOnnxModels(RECOGNIZER, output, inputs, 'calibration');
+    const read = await readLines(output, inputs, keys);
+    accuracy.push({ scheme: label, ...result.outputs[0]!, read, sizeRatio: report.size.ratio, keptFloat: report.accuracyTarget?.keptFloat.length });
+    progress(`accuracy ${label}: done`);
+  }
+  const floatRead = await readLines(RECOGNIZER, inputs, keys);
+  return { accuracy, floatRead };
 }
 
 async function readLines(modelPath: string, inputs: Array<Record<string, ort.Tensor>>, keys: string[]): Promise<string[]> {
