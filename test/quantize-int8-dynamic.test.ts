@@ -3,6 +3,7 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import ort from 'onnxruntime-node';
+import { opsetVersion } from '../src/onnx/graph.js';
 import { makeFloatTensor, makeGraph, makeModel, makeNode, makeValueInfo } from '../src/onnx/builders.js';
 import { ONNX_TYPE } from '../src/onnx/data-types.js';
 import { allGraphs } from '../src/onnx/graph-walk.js';
@@ -126,19 +127,17 @@ describe('int8-dynamic on PP-OCRv4', () => {
     assert.ok(map!.cosine >= 0.95, `cosine ${map!.cosine}`);
   });
 
-  it('rec (opset 9): MatMuls become com.microsoft.DynamicQuantizeMatMul, Convs stay float with the reason; runs', async (t) => {
+  it('rec (opset 9): raised losslessly to opset 11, so its 38 Convs become u8u8 ConvInteger and its 9 MatMuls MatMulInteger; runs', async (t) => {
     const file = path.join(workDir, 'rec-dynamic.onnx');
     const { model, decisions } = await quantizeToFile(quantizeInt8Dynamic, await loadFixture('ch_PP-OCRv4_rec_infer.onnx'), int8Options(), file);
-    const quantized = decisions.filter((decision) => decision.action === 'quantized');
-    const skipped = decisions.filter((decision) => decision.action === 'skipped');
-    assert.equal(quantized.length, 9);
-    assert.equal(opTypeCounts(model).DynamicQuantizeMatMul, 9);
-    assert.equal(skipped.length, 38);
-    assert.ok(skipped.every((decision) => decision.opType === 'Conv' && decision.reason === 'ConvInteger with DynamicQuantizeLinear needs ONNX opset 11, the model imports 9'));
-    assert.ok(model.proto.opset_import!.some((opset) => opset.domain === 'com.microsoft'));
+    assert.equal(decisions.filter((decision) => decision.action === 'quantized').length, 47);
+    assert.equal(opsetVersion(model.proto, ''), 11);
+    assert.equal(assertConvIntegerU8U8(model), 38);
+    assert.equal(opTypeCounts(model).MatMulInteger, 9);
     const { 'softmax_11.tmp_0': probabilities } = await compareModels(samplePath('ch_PP-OCRv4_rec_infer.onnx'), file, recognitionSamples());
     t.diagnostic(`cosine ${probabilities!.cosine.toFixed(6)}, argmax agreement ${probabilities!.top1Agreement}`);
-    assert.ok(probabilities!.cosine >= 0.999);
-    assert.equal(probabilities!.top1Agreement, 1);
+    // Measured 0.99899 and full argmax agreement on these lines; the margin absorbs CPU kernel differences.
+    assert.ok(probabilities!.cosine >= 0.995, `cosine ${probabilities!.cosine}`);
+    assert.ok(probabilities!.top1Agreement! >= 0.98, `argmax agreement ${probabilities!.top1Agreement}`);
   });
 });

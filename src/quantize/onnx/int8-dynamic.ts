@@ -24,6 +24,7 @@ import {
 import { ValueNames } from '../../onnx/value-names.js';
 import type { WeightUse } from './weight-uses.js';
 import { quantizedDecision } from './quantized-decision.js';
+import { raiseOpsetForScheme } from './raise-opset.js';
 
 /**
  * --scheme int8-dynamic: int8 weights, activations quantized at run time from their own min/max, as
@@ -245,8 +246,11 @@ function rewriteFor(opType: string, opset: number): Rewrite | string {
 
 export async function quantizeInt8Dynamic(context: OnnxSchemeContext): Promise<TensorDecision[]> {
   const { model, options } = context;
-  const opset = opsetVersion(model.proto, '') ?? 1;
   const { groups, skipped } = findWeightGroups(model, WEIGHT_INPUTS, options.selection, dynamicCheck);
+  if (groups.some((group) => group.uses.some((use) => use.node.op_type === 'Conv'))) {
+    raiseOpsetForScheme(context, 11, 'ConvInteger is fed by DynamicQuantizeLinear, which arrives in opset 11');
+  }
+  const opset = opsetVersion(model.proto, '') ?? 1;
   const valueNames = new ValueNames(model.proto);
   const rewriteContext: RewriteContext = {
     model,
