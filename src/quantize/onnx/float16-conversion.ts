@@ -13,6 +13,7 @@ import type { TensorDecision } from '../quantize-report.js';
 import type { OnnxSchemeContext } from '../schemes.js';
 import { bytesOf } from './deferred-quantization.js';
 import { halfPrecisionOpBlockList } from './half-precision-op-block-list.js';
+import { probeableValues, withActivationProbe } from '../../calibration/activation-probe.js';
 
 /**
  * fp16 / bf16 for ONNX, declared per half type below.
@@ -192,9 +193,18 @@ interface GraphScope {
   casts: Map<string, string>;
 }
 
+/**
+ * With calibration data, fp16 also watches activations: a node whose float32 output reaches more than this
+ * share of float16's range on the calibration inputs stays float32 (other inputs may go further; float16
+ * overflows to inf, and a LayerNorm or Softmax reading inf gives NaN).
+ */
+const ACTIVATION_HEADROOM = 0.5;
+
 class HalfPrecisionConversion {
   private readonly blockList: Set<string>;
   private readonly blocked = new Map<NodeProto, string>();
+  /** Main-graph activations whose calibrated magnitude is too close to the half type's range. */
+  private readonly hotActivations = new Map<string, number>();
   private readonly halfNodes = new Map<NodeProto, boolean>();
   private readonly wanted = new Map<GraphScope, Map<string, boolean>>();
   private readonly decisions: TensorDecision[] = [];
@@ -210,9 +220,12 @@ class HalfPrecisionConversion {
   async run(): Promise<TensorDecision[]> {
     const root = this.scope(this.context.model.proto.graph!, undefined, undefined, new Map());
     await this.findOverflows(root);
+    await this.findHotActivations(root);
     this.planBlocking(root);
     this.settle(root);
     this.rewrite(root);
+    const hot = [...this.blocked.values()].filter((reason) => reason.includes('calibration inputs'));
+    if (hot.length) this.context.log.warn(`${hot.length} node(s) kept float32 because their activations approach the ${this.half.name} range on the calibration inputs`);
     const overflowing = this.decisions.filter((decision) => decision.reason?.includes('overflow'));
     if (overflowing.length) {
       this.context.log.warn(`${overflowing.length} weight(s) overflow ${this.half.name} and stay float32, their readers computing in float32: ${overflowing.map((decision) => decision.weight).join(', ')}`);
@@ -271,6 +284,24 @@ class HalfPrecisionConversion {
     }
   }
 
+  /**
+   * Largest |value| of every float32 node output of the main graph over the calibration samples (subgraph
+   * values cannot be observed as graph outputs); those past ACTIVATION_HEADROOM of the range are hot.
+   */
+  private async findHotActivations(root: GraphScope): Promise<void> {
+    const calibration = this.context.options.calibration;
+    if (!calibration) return;
+    const probeable = probeableValues(this.context.model.proto);
+    const watched = root.graph.nodes.flatMap((node) => node.output ?? []).filter((value) => value && probeable.has(value) && root.original.get(value) === FLOAT32);
+    if (!watched.length) return;
+    const largest = new Map<string, number>();
+    await withActivationProbe(this.context.model, watched, (probe) =>
+      probe.forEachSample(calibration, (value, values) => largest.set(value, Math.max(largest.get(value) ?? 0, largestFiniteMagnitude(values)))),
+    );
+    const limit = ACTIVATION_HEADROOM * this.half.largestFinite;
+    for (const [value, magnitude] of largest) if (magnitude > limit) this.hotActivations.set(value, magnitude);
+  }
+
   /** The float32 values a Constant / ConstantOfShape node holds in its attributes, if any. */
   private async constantFloatValues(node: NodeProto): Promise<ArrayLike<number> | undefined> {
     if (node.domain || (node.op_type !== 'Constant' && node.op_type !== 'ConstantOfShape')) return undefined;
@@ -299,6 +330,11 @@ class HalfPrecisionConversion {
       if (domain !== '' && domain !== 'ai.onnx') this.blocked.set(node, `${opType} is an op of domain ${domain}`);
       else if (this.blockList.has(opType)) this.blocked.set(node, `${opType} is on the op block list`);
       if (this.constantHolds(scope, node)) this.blocked.set(node, `${opType} holds values that overflow ${this.half.name}`);
+      const hot = scope.parent ? undefined : (node.output ?? []).find((output) => this.hotActivations.has(output));
+      if (hot) {
+        this.blocked.set(node, `${opType} output '${hot}' reaches ${this.hotActivations.get(hot)!.toPrecision(3)} on the calibration inputs, near ${this.half.name}'s limit ${this.half.largestFinite}`);
+        scope.overflowing.set(hot, this.hotActivations.get(hot)!);
+      }
       const agnostic = TYPE_AGNOSTIC_INPUTS[opType] ?? [];
       const overflowingInput = (node.input ?? []).find((value, index) => value && !agnostic.includes(index) && this.isOverflowing(scope, value));
       if (overflowingInput) {
