@@ -1,4 +1,7 @@
+import { fork } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import type { DeviceChoice } from '../engine/device-choice.js';
 import type { EngineInfo } from '../engine/tensor-engine.js';
 import { UsageError, messageOf } from '../errors.js';
 import { totalFileBytes } from '../io/file-sizes.js';
@@ -7,14 +10,13 @@ import type { HostArray } from '../runners/host-array.js';
 import type { ModelRunner, RunnerOptions } from '../runners/model-runner.js';
 import { RUNNERS } from '../runners/runner-table.js';
 import type { Logger } from '../terminal/logger.js';
-import type { ProgressFactory } from '../terminal/progress.js';
+import type { ProgressBar, ProgressFactory } from '../terminal/progress.js';
 import { generateInputBatches, inputSetFor, loadInputBatch, matchInputs, type InputBatch } from './benchmark-inputs.js';
-import type { BenchmarkResult, Measurement, ModelBenchmark, ModelComparison } from './benchmark-result.js';
+import type { BenchmarkResult, ModelBenchmark, ModelComparison } from './benchmark-result.js';
 import { captureEnvironment } from './environment.js';
 import { checkGatesApply, evaluateGates, type Gate } from './gates.js';
-import { processGpuMemoryBytes } from './gpu-memory.js';
-import { latencyStatistics } from './latency-statistics.js';
-import { measureRuns } from './measure-runs.js';
+import type { ChildMessage, ChildRequest } from './measure-model-child.js';
+import { measureModel, type MeasurementProgress, type ModelMeasurement, type ModelMeasurementSpec, type RunnerTable } from './measure-model.js';
 import { modelFileSizes } from './model-files.js';
 import { OutputAgreement } from './output-agreement.js';
 
@@ -42,8 +44,15 @@ export interface BenchmarkRequest {
   dataFile?: string;
   inputSets: number;
   gates: Gate[];
+  /** Where TF.js models compute (the measuring process selects its own engine). */
+  device: DeviceChoice;
   log: Logger;
   progress: ProgressFactory;
+  /**
+   * Measure in this process with these runners instead of one child process per model; for tests that
+   * substitute a runner (a model failing mid-run). Memory figures then mix the models.
+   */
+  inProcess?: { runners: RunnerTable };
 }
 
 const packageVersion = (JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
@@ -53,6 +62,7 @@ export function checkBenchmarkRequest(request: BenchmarkRequest): void {
   if ((request.runs === undefined) === (request.durationSeconds === undefined)) throw new UsageError('give either --runs or --duration');
   if (request.dataFile && request.batchSizes) throw new UsageError('--batch-size cannot be combined with --data: the batch comes from the data file');
   if (request.dataFile && Object.keys(request.shapes).length > 0) throw new UsageError('--shape cannot be combined with --data: the shapes come from the data file');
+  if (request.runner.cudaGraph && request.runner.provider !== 'cuda') throw new UsageError(`--cuda-graph needs --provider cuda (got --provider ${request.runner.provider})`);
   checkGatesApply(request.gates, request.models.length);
 }
 
@@ -84,7 +94,7 @@ export async function runBenchmark(request: BenchmarkRequest): Promise<Benchmark
 
   const { batches, checked } = await checkModels(request, located, runnerOptions);
   const models: ModelBenchmark[] = [];
-  for (const model of checked) models.push(await measureModel(request, model, batches, runnerOptions));
+  for (const model of checked) models.push(await measureModelOf(request, model, batches, runnerOptions));
   addComparisons(models, checked);
 
   const gates = evaluateGates(request.gates, models);
@@ -126,7 +136,7 @@ async function checkModels(request: BenchmarkRequest, located: LocatedModel[], o
   let baselineInputs: ModelRunner['inputs'] = [];
   const checked: CheckedModel[] = [];
   for (const [index, model] of located.entries()) {
-    request.log.info(`checking ${model.file} ...`);
+    request.log.debug(`checking ${model.file}: loading it and running every input set once`);
     checked.push(
       await withRunner(model, options, async (runner) => {
         if (index === 0) {
@@ -183,107 +193,82 @@ async function runSetsOnce(runner: ModelRunner, batch: InputBatch, sourceOf: Map
   return outputs;
 }
 
-async function measureModel(request: BenchmarkRequest, model: CheckedModel, batches: InputBatch[], options: RunnerOptions): Promise<ModelBenchmark> {
+async function measureModelOf(request: BenchmarkRequest, model: CheckedModel, batches: InputBatch[], options: RunnerOptions): Promise<ModelBenchmark> {
   const files = await modelFileSizes(model.located);
-  const result: ModelBenchmark = {
+  const spec: ModelMeasurementSpec = {
+    model: model.located,
+    batches,
+    sourceOf: model.sourceOf,
+    warmup: request.warmup,
+    runs: request.runs,
+    durationSeconds: request.durationSeconds,
+    concurrency: request.concurrency,
+  };
+  const measured = request.inProcess ? await measureModel(spec, options, barProgress(request.progress), request.inProcess.runners) : await measureInChild(spec, request);
+  if (measured.error) request.log.warn(`${model.path} failed: ${measured.error}`);
+  return {
     path: model.path,
     format: model.format,
     runtime: model.runtime,
-    status: 'ok',
-    error: null,
+    status: measured.error ? 'failed' : 'ok',
+    error: measured.error,
     sizeBytes: await totalFileBytes(files.map((file) => file.path)),
     files,
-    sessionCreateMs: null,
-    memory: { rssBeforeLoadBytes: null, loadBytes: null, footprintBytes: null, peakRssBytes: null, gpuMemoryBytes: null },
+    sessionCreateMs: measured.sessionCreateMs,
+    memory: measured.memory,
     settings: model.settings,
     inputsByPosition: model.inputsByPosition,
-    measurements: [],
+    measurements: measured.measurements,
     comparison: null,
   };
-  const rssBefore = process.memoryUsage.rss();
-  result.memory.rssBeforeLoadBytes = rssBefore;
-  let peakRss = rssBefore;
-  let gpuActive = false;
-  try {
-    const loadStart = performance.now();
-    const runner = await RUNNERS[model.located.family](model.located.file, options);
-    result.sessionCreateMs = performance.now() - loadStart;
-    const rssAfterLoad = process.memoryUsage.rss();
-    result.memory.loadBytes = rssAfterLoad - rssBefore;
-    peakRss = Math.max(peakRss, rssAfterLoad);
-    gpuActive = runner.settings.device === 'gpu' || (runner.runtime === 'onnxruntime' && runner.settings.provider !== 'cpu');
-    try {
-      for (const batch of batches) {
-        const prepared = [];
-        for (const set of batch.sets) prepared.push(await runner.prepare(inputSetFor(set, runner.inputs, model.sourceOf, model.path)));
-        try {
-          for (const concurrency of request.concurrency) {
-            const measurement = await measureOne(request, runner, prepared, batch.batchSize, concurrency);
-            result.measurements.push(measurement);
-            peakRss = Math.max(peakRss, measurement.rss.peakBytes);
-          }
-        } finally {
-          for (const inputs of prepared) runner.release(inputs);
-        }
-      }
-      if (gpuActive) result.memory.gpuMemoryBytes = processGpuMemoryBytes();
-    } finally {
-      await runner.dispose();
-    }
-  } catch (error) {
-    result.status = 'failed';
-    result.error = messageOf(error).split('\n')[0]!;
-    request.log.warn(`${model.path} failed: ${result.error}`);
-  }
-  result.memory.peakRssBytes = peakRss;
-  result.memory.footprintBytes = peakRss - rssBefore;
-  addThroughputScaling(result.measurements);
-  return result;
 }
 
-async function measureOne(request: BenchmarkRequest, runner: ModelRunner, prepared: unknown[], batchSize: number, concurrency: number): Promise<Measurement> {
-  const label = `${runner.modelPath} batch ${batchSize}${concurrency > 1 ? ` x${concurrency}` : ''}`;
-  // A duration run's bar counts tenths of a second; a count run's bar counts runs.
-  const timedUnits = request.runs ?? Math.ceil(request.durationSeconds! * 10);
-  const bar = request.progress(label, request.warmup + timedUnits);
-  let timedStart = 0;
-  try {
-    const window = await measureRuns(runner, prepared, {
-      warmup: request.warmup,
-      runs: request.runs,
-      durationSeconds: request.durationSeconds,
-      concurrency,
-      onProgress: (done) => {
-        if (request.runs !== undefined || done <= request.warmup) return bar.update(done);
-        timedStart ||= performance.now();
-        bar.update(request.warmup + Math.min(timedUnits, Math.floor((performance.now() - timedStart) / 100)));
-      },
+/** The progress bars of a measurement, drawn by the command's progress factory (on a terminal only). */
+function barProgress(progress: ProgressFactory): MeasurementProgress {
+  let bar: ProgressBar | undefined;
+  return {
+    start: (label, units) => (bar = progress(label, units)),
+    update: (done) => bar?.update(done),
+    stop: () => {
+      bar?.stop();
+      bar = undefined;
+    },
+  };
+}
+
+const childScript = fileURLToPath(new URL('./measure-model-child.js', import.meta.url));
+
+/** measureModel in a fresh process; a crash there (a native abort, running out of memory) fails only this model. */
+function measureInChild(spec: ModelMeasurementSpec, request: BenchmarkRequest): Promise<ModelMeasurement> {
+  const { engine: _engine, ...runner } = request.runner;
+  const childRequest: ChildRequest = { spec, runner, device: request.device };
+  const progress = barProgress(request.progress);
+  return new Promise((resolve) => {
+    const child = fork(childScript, [], { serialization: 'advanced', stdio: ['ignore', 'ignore', 'pipe', 'ipc'] });
+    let stderr = '';
+    let result: ModelMeasurement | undefined;
+    child.stderr!.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
+    child.on('message', (message: ChildMessage) => {
+      if (message.kind === 'start') progress.start(message.label, message.units);
+      else if (message.kind === 'update') progress.update(message.done);
+      else if (message.kind === 'stop') progress.stop();
+      else result = message.result;
     });
-    const runs = window.latenciesMs.length;
-    const seconds = window.wallMs / 1000;
-    return {
-      batchSize,
-      concurrency,
-      runs,
-      wallSeconds: seconds,
-      latencyMs: latencyStatistics(window.latenciesMs),
-      throughput: { runsPerSecond: runs / seconds, samplesPerSecond: (runs * batchSize) / seconds },
-      throughputScaling: null,
-      cpuUtilization: window.cpuMs / window.wallMs,
-      rss: { ...window.rss, growthBytes: window.rss.endBytes - window.rss.startBytes },
-    };
-  } finally {
-    bar.stop();
-  }
-}
-
-function addThroughputScaling(measurements: Measurement[]): void {
-  for (const measurement of measurements) {
-    const reference = measurements
-      .filter((other) => other.batchSize === measurement.batchSize)
-      .reduce<Measurement | undefined>((lowest, other) => (!lowest || other.concurrency < lowest.concurrency ? other : lowest), undefined);
-    if (reference && reference !== measurement) measurement.throughputScaling = measurement.throughput.runsPerSecond / reference.throughput.runsPerSecond;
-  }
+    const fail = (reason: string): ModelMeasurement => ({
+      sessionCreateMs: null,
+      memory: { rssBeforeLoadBytes: null, loadBytes: null, footprintBytes: null, peakRssBytes: null, gpuMemoryBytes: null },
+      measurements: [],
+      error: reason,
+    });
+    child.on('error', (error) => resolve(fail(`cannot start the measuring process: ${error.message}`)));
+    child.on('exit', (code, signal) => {
+      progress.stop();
+      if (result) return resolve(result);
+      const lastLine = stderr.trim().split('\n').at(-1);
+      resolve(fail(`the measuring process ${signal ? `was killed by ${signal}` : `exited with code ${code}`}${lastLine ? `: ${lastLine}` : ''}`));
+    });
+    child.send(childRequest);
+  });
 }
 
 function addComparisons(models: ModelBenchmark[], checked: CheckedModel[]): void {

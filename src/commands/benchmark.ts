@@ -107,6 +107,7 @@ export function registerBenchmarkCommand(program: Command): void {
         dataFile: flags.data,
         inputSets: flags.inputSets,
         gates,
+        device: context.options.device,
         log: context.log,
         progress: context.progress,
       });
