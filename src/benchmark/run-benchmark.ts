@@ -147,13 +147,13 @@ async function checkModels(request: BenchmarkRequest, located: LocatedModel[], o
           reportDefaultedDimensions(batches, request.log);
         }
         const { byPosition, sourceOf } = index === 0 ? { byPosition: false, sourceOf: new Map(runner.inputs.map((input) => [input.name, input.name])) } : matchInputs(baselineInputs, runner.inputs, model.file);
-        if (byPosition) request.log.info(`${model.file}: inputs fed by position (${[...sourceOf].map(([name, source]) => `${source} -> ${name}`).join(', ')})`);
         const agreement = index === 0 ? null : new OutputAgreement(model.file);
         for (const [batchIndex, batch] of batches.entries()) {
           const outputs = await runSetsOnce(runner, batch, sourceOf, model.file);
           if (index === 0) baselineOutputs.push(outputs);
           else outputs.forEach((actual, set) => agreement!.add(baselineOutputs[batchIndex]![set]!, actual));
         }
+        if (byPosition) request.log.info(`${model.file}: inputs fed by position (${[...sourceOf].map(([name, source]) => `${source} -> ${name}`).join(', ')})`);
         const summary = agreement?.summary(located[0]!.file) ?? null;
         if (summary?.accuracyError) request.log.warn(summary.accuracyError);
         return {
