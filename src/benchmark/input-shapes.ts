@@ -3,9 +3,38 @@ import type { RunnerValueInfo } from '../runners/model-runner.js';
 
 /**
  * The concrete shape a benchmark feeds to an input. --shape wins; dimension 0 (the batch) is the --batch-size
- * being measured, else 1 when open; any other open dimension becomes 1, as onnxruntime_perf_test does for free
- * dimensions, and is reported so the user can pick a size with --shape.
+ * being measured, else 1 when open; any other open dimension gets a default by the first rule of
+ * OPEN_DIMENSION_DEFAULTS that fits, and is reported so the user can pick a size with --shape.
  */
+
+interface OpenDimensionDefault {
+  size: number;
+  why: string;
+  fits(input: RunnerValueInfo, axis: number): boolean;
+}
+
+const CHANNEL_COUNTS = new Set([1, 3, 4]);
+const fixedChannels = (dim: number | string | null | undefined) => typeof dim === 'number' && CHANNEL_COUNTS.has(dim);
+
+/** First match wins; the last rule catches everything (onnxruntime_perf_test's choice for free dimensions). */
+const OPEN_DIMENSION_DEFAULTS: OpenDimensionDefault[] = [
+  {
+    size: 224,
+    why: 'image side (NCHW)',
+    fits: (input, axis) => input.shape!.length === 4 && fixedChannels(input.shape![1]) && (axis === 2 || axis === 3),
+  },
+  {
+    size: 224,
+    why: 'image side (NHWC)',
+    fits: (input, axis) => input.shape!.length === 4 && fixedChannels(input.shape![3]) && (axis === 1 || axis === 2),
+  },
+  {
+    size: 128,
+    why: 'sequence length',
+    fits: (input, axis) => input.shape!.length === 2 && axis === 1 && /^u?int/.test(input.dtype ?? ''),
+  },
+  { size: 1, why: 'open dimension', fits: () => true },
+];
 export interface ResolvedShape {
   shape: number[];
   /** Open dimensions that got a default size, e.g. "dim 2 'width' = 1". */
@@ -22,8 +51,9 @@ export function resolveInputShape(input: RunnerValueInfo, override: number[] | u
   const dims = (override ?? declared!).map((dim, axis) => {
     if (typeof dim === 'number' && dim > 0) return dim;
     if (axis === 0) return batchSize ?? 1;
-    defaulted.push(`dim ${axis}${typeof dim === 'string' ? ` '${dim}'` : ''} = 1`);
-    return 1;
+    const rule = OPEN_DIMENSION_DEFAULTS.find((candidate) => candidate.fits(input, axis))!;
+    defaulted.push(`dim ${axis}${typeof dim === 'string' ? ` '${dim}'` : ''} = ${rule.size} (${rule.why})`);
+    return rule.size;
   });
   if (batchSize !== undefined && dims.length > 0) dims[0] = batchSize;
   const conflict = declared?.findIndex((dim, axis) => typeof dim === 'number' && dim > 0 && dim !== dims[axis]) ?? -1;
