@@ -1,6 +1,4 @@
-import { fork } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import type { DeviceChoice } from '../engine/device-choice.js';
 import type { EngineInfo } from '../engine/tensor-engine.js';
 import { UsageError, messageOf } from '../errors.js';
@@ -10,13 +8,13 @@ import type { HostArray } from '../runners/host-array.js';
 import type { ModelRunner, RunnerOptions } from '../runners/model-runner.js';
 import { RUNNERS } from '../runners/runner-table.js';
 import type { Logger } from '../terminal/logger.js';
-import type { ProgressBar, ProgressFactory } from '../terminal/progress.js';
+import type { ProgressFactory } from '../terminal/progress.js';
 import { generateInputBatches, inputSetFor, loadInputBatch, matchInputs, type InputBatch } from './benchmark-inputs.js';
 import type { BenchmarkResult, ModelBenchmark, ModelComparison } from './benchmark-result.js';
 import { captureEnvironment } from './environment.js';
 import { checkGatesApply, evaluateGates, type Gate } from './gates.js';
-import type { ChildMessage, ChildRequest } from './measure-model-child.js';
-import { measureModel, type MeasurementProgress, type ModelMeasurement, type ModelMeasurementSpec, type RunnerTable } from './measure-model.js';
+import { barProgress, measureInChild } from './measure-in-child.js';
+import { measureModel, type ModelMeasurementSpec, type RunnerTable } from './measure-model.js';
 import { modelFileSizes } from './model-files.js';
 import { OutputAgreement } from './output-agreement.js';
 
@@ -204,7 +202,7 @@ async function measureModelOf(request: BenchmarkRequest, model: CheckedModel, ba
     durationSeconds: request.durationSeconds,
     concurrency: request.concurrency,
   };
-  const measured = request.inProcess ? await measureModel(spec, options, barProgress(request.progress), request.inProcess.runners) : await measureInChild(spec, request);
+  const measured = request.inProcess ? await measureModel(spec, options, barProgress(request.progress), request.inProcess.runners) : await measureInChild(spec, request.runner, request.device, request.progress);
   if (measured.error) request.log.warn(`${model.path} failed: ${measured.error}`);
   return {
     path: model.path,
@@ -221,54 +219,6 @@ async function measureModelOf(request: BenchmarkRequest, model: CheckedModel, ba
     measurements: measured.measurements,
     comparison: null,
   };
-}
-
-/** The progress bars of a measurement, drawn by the command's progress factory (on a terminal only). */
-function barProgress(progress: ProgressFactory): MeasurementProgress {
-  let bar: ProgressBar | undefined;
-  return {
-    start: (label, units) => (bar = progress(label, units)),
-    update: (done) => bar?.update(done),
-    stop: () => {
-      bar?.stop();
-      bar = undefined;
-    },
-  };
-}
-
-const childScript = fileURLToPath(new URL('./measure-model-child.js', import.meta.url));
-
-/** measureModel in a fresh process; a crash there (a native abort, running out of memory) fails only this model. */
-function measureInChild(spec: ModelMeasurementSpec, request: BenchmarkRequest): Promise<ModelMeasurement> {
-  const { engine: _engine, ...runner } = request.runner;
-  const childRequest: ChildRequest = { spec, runner, device: request.device };
-  const progress = barProgress(request.progress);
-  return new Promise((resolve) => {
-    const child = fork(childScript, [], { serialization: 'advanced', stdio: ['ignore', 'ignore', 'pipe', 'ipc'] });
-    let stderr = '';
-    let result: ModelMeasurement | undefined;
-    child.stderr!.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
-    child.on('message', (message: ChildMessage) => {
-      if (message.kind === 'start') progress.start(message.label, message.units);
-      else if (message.kind === 'update') progress.update(message.done);
-      else if (message.kind === 'stop') progress.stop();
-      else result = message.result;
-    });
-    const fail = (reason: string): ModelMeasurement => ({
-      sessionCreateMs: null,
-      memory: { rssBeforeLoadBytes: null, loadBytes: null, footprintBytes: null, peakRssBytes: null, gpuMemoryBytes: null },
-      measurements: [],
-      error: reason,
-    });
-    child.on('error', (error) => resolve(fail(`cannot start the measuring process: ${error.message}`)));
-    child.on('exit', (code, signal) => {
-      progress.stop();
-      if (result) return resolve(result);
-      const lastLine = stderr.trim().split('\n').at(-1);
-      resolve(fail(`the measuring process ${signal ? `was killed by ${signal}` : `exited with code ${code}`}${lastLine ? `: ${lastLine}` : ''}`));
-    });
-    child.send(childRequest);
-  });
 }
 
 function addComparisons(models: ModelBenchmark[], checked: CheckedModel[]): void {
