@@ -1,22 +1,20 @@
 import { readFileSync } from 'node:fs';
 import type { DeviceChoice } from '../engine/device-choice.js';
 import type { EngineInfo } from '../engine/tensor-engine.js';
-import { UsageError, messageOf } from '../errors.js';
+import { UsageError } from '../errors.js';
 import { totalFileBytes } from '../io/file-sizes.js';
-import { locateModel, type LocatedModel } from '../model-format.js';
-import type { HostArray } from '../runners/host-array.js';
-import type { ModelRunner, RunnerOptions } from '../runners/model-runner.js';
-import { RUNNERS } from '../runners/runner-table.js';
+import { locateModel } from '../model-format.js';
+import type { RunnerOptions } from '../runners/model-runner.js';
 import type { Logger } from '../terminal/logger.js';
 import type { ProgressFactory } from '../terminal/progress.js';
-import { generateInputBatches, inputSetFor, loadInputBatch, matchInputs, type InputBatch } from './benchmark-inputs.js';
-import type { BenchmarkResult, ModelBenchmark, ModelComparison } from './benchmark-result.js';
+import type { InputBatch } from './benchmark-inputs.js';
+import type { BenchmarkResult, ModelBenchmark } from './benchmark-result.js';
+import { checkModels, type CheckedModel } from './check-models.js';
 import { captureEnvironment } from './environment.js';
 import { checkGatesApply, evaluateGates, type Gate } from './gates.js';
 import { barProgress, measureInChild } from './measure-in-child.js';
 import { measureModel, type ModelMeasurementSpec, type RunnerTable } from './measure-model.js';
 import { modelFileSizes } from './model-files.js';
-import { OutputAgreement } from './output-agreement.js';
 
 /**
  * `modelpress benchmark`, as a library call. Two passes over the models, one model loaded at a time:
@@ -64,18 +62,6 @@ export function checkBenchmarkRequest(request: BenchmarkRequest): void {
   checkGatesApply(request.gates, request.models.length);
 }
 
-interface CheckedModel {
-  located: LocatedModel;
-  path: string;
-  runtime: ModelRunner['runtime'];
-  format: ModelRunner['format'];
-  settings: ModelRunner['settings'];
-  inputsByPosition: Record<string, string> | null;
-  /** Model input name -> the fed input (first model's name). */
-  sourceOf: Map<string, string>;
-  agreement: Omit<ModelComparison, 'speedups' | 'sizeRatio' | 'memoryRatio'> | null;
-}
-
 export async function runBenchmark(request: BenchmarkRequest): Promise<BenchmarkResult> {
   checkBenchmarkRequest(request);
   const startedAt = new Date().toISOString();
@@ -117,78 +103,6 @@ export async function runBenchmark(request: BenchmarkRequest): Promise<Benchmark
     gates,
     passed: models.every((model) => model.status === 'ok') && gates.every((gate) => gate.passed),
   };
-}
-
-async function withRunner<T>(located: LocatedModel, options: RunnerOptions, use: (runner: ModelRunner) => Promise<T>): Promise<T> {
-  const runner = await RUNNERS[located.family](located.file, options);
-  try {
-    return await use(runner);
-  } finally {
-    await runner.dispose();
-  }
-}
-
-async function checkModels(request: BenchmarkRequest, located: LocatedModel[], options: RunnerOptions) {
-  let batches: InputBatch[] = [];
-  let baselineOutputs: Array<Array<Record<string, HostArray>>> = [];
-  let baselineInputs: ModelRunner['inputs'] = [];
-  const checked: CheckedModel[] = [];
-  for (const [index, model] of located.entries()) {
-    request.log.debug(`checking ${model.file}: loading it and running every input set once`);
-    checked.push(
-      await withRunner(model, options, async (runner) => {
-        if (index === 0) {
-          baselineInputs = runner.inputs;
-          batches = request.dataFile
-            ? [await loadInputBatch(request.dataFile, runner.inputs)]
-            : generateInputBatches(runner.inputs, { shapes: request.shapes, batchSizes: request.batchSizes, sets: request.inputSets });
-          reportDefaultedDimensions(batches, request.log);
-        }
-        const { byPosition, sourceOf } = index === 0 ? { byPosition: false, sourceOf: new Map(runner.inputs.map((input) => [input.name, input.name])) } : matchInputs(baselineInputs, runner.inputs, model.file);
-        const agreement = index === 0 ? null : new OutputAgreement(model.file);
-        for (const [batchIndex, batch] of batches.entries()) {
-          const outputs = await runSetsOnce(runner, batch, sourceOf, model.file);
-          if (index === 0) baselineOutputs.push(outputs);
-          else outputs.forEach((actual, set) => agreement!.add(baselineOutputs[batchIndex]![set]!, actual));
-        }
-        if (byPosition) request.log.info(`${model.file}: inputs fed by position (${[...sourceOf].map(([name, source]) => `${source} -> ${name}`).join(', ')})`);
-        const summary = agreement?.summary(located[0]!.file) ?? null;
-        if (summary?.accuracyError) request.log.warn(summary.accuracyError);
-        return {
-          located: model,
-          path: model.file,
-          runtime: runner.runtime,
-          format: runner.format,
-          settings: runner.settings,
-          inputsByPosition: byPosition ? Object.fromEntries(sourceOf) : null,
-          sourceOf,
-          agreement: summary,
-        };
-      }),
-    );
-  }
-  baselineOutputs = [];
-  return { batches, checked };
-}
-
-function reportDefaultedDimensions(batches: InputBatch[], log: Logger): void {
-  for (const input of batches[0]?.inputs ?? []) {
-    if (input.defaulted.length > 0) log.warn(`input '${input.name}': open ${input.defaulted.join(', ')} (choose with --shape ${input.name}=...)`);
-  }
-}
-
-/** Every input set of `batch` through the runner once, outputs read back; inputs renamed for the model. */
-async function runSetsOnce(runner: ModelRunner, batch: InputBatch, sourceOf: Map<string, string>, modelPath: string) {
-  const outputs: Array<Record<string, HostArray>> = [];
-  for (const set of batch.sets) {
-    const prepared = await runner.prepare(inputSetFor(set, runner.inputs, sourceOf, modelPath));
-    try {
-      outputs.push(runner.read(await runner.run(prepared)));
-    } finally {
-      runner.release(prepared);
-    }
-  }
-  return outputs;
 }
 
 async function measureModelOf(request: BenchmarkRequest, model: CheckedModel, batches: InputBatch[], options: RunnerOptions): Promise<ModelBenchmark> {
