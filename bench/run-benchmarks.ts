@@ -9,11 +9,13 @@ import { DEFAULT_LARGE_MODEL, generateLargeModel, GeneratedModel, LargeModelOpti
 import { MeasurementResult, OperationName, STREAM_COPY_CHUNK_BYTES } from './measure-child.js';
 import { verifySavedModel } from './verify-saved-model.js';
 import { renderQuantizedModelBenchmarks, runQuantizedModelBenchmarks } from './quantized-models-benchmark.js';
+import { renderBenchmarkOverhead, runBenchmarkOverhead } from './benchmark-overhead.js';
 import { loadOnnxModel } from '../src/onnx/onnx-model.js';
 
 /**
  * `npm run bench`: how close saving a large external-data ONNX model comes to copying its files, and how
- * much memory the save needs. Generates a >= 1 GiB model once, then runs each measurement in its own
+ * much memory the save needs; then quantized models' latency and accuracy, and whether `modelpress benchmark`
+ * reports the latency a hand-written onnxruntime loop sees (benchmark-overhead.ts, also runnable alone). Generates a >= 1 GiB model once, then runs each measurement in its own
  * process, interleaving the copies and the save so that drift in the machine's state spreads over all.
  *
  *   node dist/bench/run-benchmarks.js [--json] [--runs N] [--layers N]
@@ -291,7 +293,10 @@ async function main(): Promise<number> {
     const saveVersusCopyFile = save.bytesPerSecond / byOperation.get(KERNEL_COPY)!.bytesPerSecond;
     progress('quantized models: latency and accuracy ...');
     const quantized = await runQuantizedModelBenchmarks(path.join(workDirectory, 'quantized-models'), progress);
-    const pass = Object.values(targets).every((target) => target.pass) && quantized.targets.every((target) => target.pass);
+    progress('modelpress benchmark against a hand-written onnxruntime loop ...');
+    const benchmarkOverhead = await runBenchmarkOverhead(progress);
+    const pass =
+      Object.values(targets).every((target) => target.pass) && quantized.targets.every((target) => target.pass) && benchmarkOverhead.target.pass;
     if (options.json) {
       const report = {
         model: { layers: options.model.layers, width: options.model.width, modelBytes: model.modelBytes, dataBytes: model.dataBytes, totalBytes: modelBytes },
@@ -301,12 +306,14 @@ async function main(): Promise<number> {
         targets,
         reference: { saveVersusCopyFile },
         quantizedModels: quantized,
+        benchmarkOverhead,
         pass,
       };
       console.log(JSON.stringify(report, null, 2));
     } else {
       console.log(renderTable(model, options, summaries, Object.values(targets), saveVersusCopyFile));
       console.log(renderQuantizedModelBenchmarks(quantized));
+      console.log(renderBenchmarkOverhead(benchmarkOverhead));
     }
     return pass ? 0 : 1;
   } finally {

@@ -11,7 +11,7 @@ import { silentLogger } from '../src/terminal/logger.js';
 import { decodeTfjsWeight } from '../src/tfjs/decode-weight.js';
 import { loadTfjsModel, streamTfjsWeights, tfjsModelFiles, type TfjsWeightEntry } from '../src/tfjs/load-tfjs-model.js';
 import { saveTfjsModel } from '../src/tfjs/save-tfjs-model.js';
-import { openTfjsRunner } from '../src/verify/tfjs-runner.js';
+import { openTfjsRunner } from '../src/runners/tfjs-model.js';
 import { generateTfjsInputs, tfjsInputShape, verifyTfjsModels } from '../src/verify/verify-tfjs.js';
 import { fixturesDir, nodeModules } from './support/repo-paths.js';
 

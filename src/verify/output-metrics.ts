@@ -24,8 +24,9 @@ export function compareOutputs(name: string, expected: ArrayLike<number>, actual
     if (error > maxAbsError) maxAbsError = error;
     absErrorSum += error;
   }
-  // Two all-zero outputs agree perfectly; one zero and one not share no direction.
-  const cosine = expectedNorm === 0 && actualNorm === 0 ? 1 : dot / (Math.sqrt(expectedNorm) * Math.sqrt(actualNorm) || Infinity);
+  // Two all-zero outputs agree perfectly; one zero and one not share no direction. One square root of the
+  // product, not a product of two roots: for identical outputs that is exactly the dot product, so cosine is 1.
+  const cosine = expectedNorm === 0 && actualNorm === 0 ? 1 : dot / (Math.sqrt(expectedNorm * actualNorm) || Infinity);
   const result: OutputError = { output: name, cosine, maxAbsError, meanAbsError: expected.length ? absErrorSum / expected.length : 0 };
   if (classes !== undefined && classes > 1 && expected.length % classes === 0) {
     result.top1Agreement = top1Agreement(expected, actual, classes);

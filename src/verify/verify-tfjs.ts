@@ -5,7 +5,7 @@ import { SeededRandom } from '../numeric/seeded-random.js';
 import type { OutputError, VerificationResult } from '../quantize/quantize-report.js';
 import { concreteShape } from './input-shapes.js';
 import { compareOutputs, mergeOutputErrors } from './output-metrics.js';
-import { defaultTfjs, openTfjsRunner, type TfjsArray, type TfjsModelRunner, type TfjsRunnerInput } from './tfjs-runner.js';
+import { defaultTfjs, openTfjsRunner, type TfjsArray, type TfjsModelRunner, type TfjsRunnerInput } from '../runners/tfjs-model.js';
 
 export interface TfjsVerificationOptions {
   /** Full shapes of inputs whose model shape leaves dimensions open, by input name (--shape). */

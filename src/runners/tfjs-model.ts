@@ -17,6 +17,13 @@ export interface TfjsModelRunner {
   outputNames: string[];
   /** One forward pass; `feeds` by input name. Every tensor made here is disposed before it returns. */
   run(feeds: Record<string, TfjsArray>): Promise<Record<string, TfjsArray>>;
+  /** The feeds as tfjs tensors, for callers that run the same inputs many times (the caller disposes them). */
+  tensorsFor(feeds: Record<string, TfjsArray>): tfjs.NamedTensorMap;
+  /**
+   * One forward pass on tensors made by tensorsFor, outputs read back to plain arrays: the whole inference
+   * as an application sees it (a GPU backend has finished only once the outputs are downloaded).
+   */
+  forward(tensors: tfjs.NamedTensorMap): Promise<Record<string, TfjsArray>>;
   dispose(): void;
 }
 
@@ -60,15 +67,9 @@ export async function openTfjsRunner(modelJsonPath: string, tf: Tfjs): Promise<T
 function layersModelRunner(modelJsonPath: string, model: tfjs.LayersModel, tf: Tfjs): TfjsModelRunner {
   const inputs = model.inputs.map((input, index) => ({ name: model.inputNames[index]!, shape: input.shape.slice(), dtype: input.dtype }));
   const outputNames = model.outputNames.slice();
-  return {
-    modelJsonPath,
-    kind: 'layers-model',
-    inputs,
-    outputNames,
-    run: (feeds) =>
-      runWithTensors(tf, modelJsonPath, feeds, outputNames, (tensors) => model.predict(inputs.map((input) => tensors[input.name]!))),
-    dispose: () => model.dispose(),
-  };
+  return runnerOver(tf, modelJsonPath, 'layers-model', inputs, outputNames, model, (tensors) =>
+    model.predict(inputs.map((input) => tensors[input.name]!)),
+  );
 }
 
 function graphModelRunner(modelJsonPath: string, model: tfjs.GraphModel, tf: Tfjs): TfjsModelRunner {
@@ -80,14 +81,7 @@ function graphModelRunner(modelJsonPath: string, model: tfjs.GraphModel, tf: Tfj
   }));
   // outputNodes are the signature's output keys when the model has one, else the graph's output node names.
   const outputNames = model.outputNodes.slice();
-  return {
-    modelJsonPath,
-    kind: 'graph-model',
-    inputs,
-    outputNames,
-    run: (feeds) => runWithTensors(tf, modelJsonPath, feeds, outputNames, (tensors) => executeGraph(model, tensors)),
-    dispose: () => model.dispose(),
-  };
+  return runnerOver(tf, modelJsonPath, 'graph-model', inputs, outputNames, model, (tensors) => executeGraph(model, tensors));
 }
 
 /**
@@ -103,18 +97,52 @@ async function executeGraph(model: tfjs.GraphModel, tensors: tfjs.NamedTensorMap
   }
 }
 
-async function runWithTensors(
+type Forward = (tensors: tfjs.NamedTensorMap) => tfjs.Tensor | tfjs.Tensor[] | Promise<tfjs.Tensor | tfjs.Tensor[]>;
+
+function runnerOver(
   tf: Tfjs,
   modelJsonPath: string,
-  feeds: Record<string, TfjsArray>,
+  kind: TfjsModelKind,
+  inputs: TfjsRunnerInput[],
   outputNames: string[],
-  forward: (tensors: tfjs.NamedTensorMap) => tfjs.Tensor | tfjs.Tensor[] | Promise<tfjs.Tensor | tfjs.Tensor[]>,
+  model: { dispose(): void },
+  predict: Forward,
+): TfjsModelRunner {
+  const tensorsFor = (feeds: Record<string, TfjsArray>) => {
+    const tensors: tfjs.NamedTensorMap = {};
+    for (const [name, feed] of Object.entries(feeds)) tensors[name] = tf.tensor(feed.values, feed.shape, feed.dtype);
+    return tensors;
+  };
+  const forward = (tensors: tfjs.NamedTensorMap) => forwardAndRead(tf, modelJsonPath, tensors, outputNames, predict);
+  return {
+    modelJsonPath,
+    kind,
+    inputs,
+    outputNames,
+    tensorsFor,
+    forward,
+    run: async (feeds) => {
+      const tensors = tensorsFor(feeds);
+      try {
+        return await forward(tensors);
+      } finally {
+        tf.dispose(Object.values(tensors));
+      }
+    },
+    dispose: () => model.dispose(),
+  };
+}
+
+async function forwardAndRead(
+  tf: Tfjs,
+  modelJsonPath: string,
+  tensors: tfjs.NamedTensorMap,
+  outputNames: string[],
+  predict: Forward,
 ): Promise<Record<string, TfjsArray>> {
-  const tensors: tfjs.NamedTensorMap = {};
-  for (const [name, feed] of Object.entries(feeds)) tensors[name] = tf.tensor(feed.values, feed.shape, feed.dtype);
   let outputs: tfjs.Tensor[] = [];
   try {
-    const result = await forward(tensors);
+    const result = await predict(tensors);
     outputs = Array.isArray(result) ? result : [result];
     if (outputs.length !== outputNames.length) {
       throw new ModelpressError(`${modelJsonPath}: the model returned ${outputs.length} outputs, its topology names ${outputNames.length}`);
@@ -128,6 +156,6 @@ async function runWithTensors(
     if (error instanceof ModelpressError) throw error;
     throw new ModelpressError(`${modelJsonPath}: tfjs failed to run the model: ${messageOf(error)}`, { cause: error });
   } finally {
-    tf.dispose([...Object.values(tensors), ...outputs]);
+    tf.dispose(outputs);
   }
 }
