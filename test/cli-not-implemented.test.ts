@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { linesOf, runCli } from './support/run-cli.js';
 
-const PLANNED = ['prune', 'distill', 'export-onnx', 'benchmark'];
+const PLANNED = ['prune', 'distill', 'benchmark'];
 
 describe('commands not written yet', () => {
   for (const name of PLANNED) {
