@@ -16,7 +16,8 @@ const flatten: LayerConverter = {
 
 const reshape: LayerConverter = {
   convert(layer, [input]) {
-    const target = (layer.config.target_shape as number[]).map(Number);
+    // tfjs writes the inferred dimension as null, Keras as -1.
+    const target = (layer.config.target_shape as Array<number | null>).map((size) => (size === null ? -1 : Number(size)));
     const known = product(input!.shape.slice(1));
     const rest = target.filter((size) => size !== -1).reduce((total, size) => total * size, 1);
     const shape: Dim[] = [input!.shape[0]!, ...target.map((size) => (size !== -1 ? size : known === null ? null : known / rest))];
