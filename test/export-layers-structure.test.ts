@@ -100,6 +100,22 @@ describe('model structure', () => {
     model.dispose();
   });
 
+  test('a model used as a layer (twice) is inlined: its weights are shared, tfjs node numbering respected', async () => {
+    const base = tf.sequential({ name: 'base', layers: [tf.layers.dense({ inputShape: [4], units: 3, activation: 'relu', name: 'base_hidden' }), tf.layers.dense({ units: 2, name: 'base_out' })] });
+    const x = tf.input({ shape: [4], name: 'x' });
+    const y = tf.input({ shape: [4], name: 'y' });
+    const sum = tf.layers.add({ name: 'sum' }).apply([base.apply(x) as Tensor, base.apply(y) as Tensor]) as Tensor;
+    const inner = tf.input({ shape: [2], name: 'inner_in' });
+    const head = tf.model({ name: 'head', inputs: inner, outputs: tf.layers.dense({ units: 3, activation: 'softmax', name: 'head_dense' }).apply(inner) as Tensor });
+    const model = tf.model({ inputs: [x, y], outputs: [head.apply(sum) as Tensor, sum] });
+    setSeededWeights(model, 15);
+    const check = await exportAndCompare(model);
+    assert.ok(check.worst <= TOLERANCE, `relative error ${check.worst}`);
+    assert.equal(check.proto.graph!.initializer!.filter((tensor) => tensor.name!.startsWith('base_hidden_kernel')).length, 1);
+    assert.equal(opTypes(check.proto).filter((op) => op === 'MatMul').length, 5);
+    model.dispose();
+  });
+
   for (const opset of [13, 18, 21]) {
     test(`opset ${opset}: reductions and normalization follow that opset's operator forms`, async () => {
       const input = tf.input({ shape: [4, 6], name: 'x' });

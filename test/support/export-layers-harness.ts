@@ -99,6 +99,10 @@ export async function exportAndCompare(model: tf.LayersModel, options: ExportChe
       shapes: {},
     });
     const proto = decodeModelProto(await fs.readFile(output));
+    // The ONNX model keeps the names tfjs gives the model's inputs and outputs.
+    if (report.inputs.join() !== model.inputNames.join() || report.outputs.join() !== model.outputNames.join()) {
+      throw new Error(`ONNX names ${report.inputs.join()} -> ${report.outputs.join()} differ from tfjs's ${model.inputNames.join()} -> ${model.outputNames.join()}`);
+    }
     const random = new SeededRandom(options.seed ?? 7);
     const inputs = model.inputs.map((input, index) => {
       const shape = options.shapes?.[index] ?? input.shape.map((size, axis) => size ?? (axis === 0 ? 2 : 3));

@@ -5,7 +5,7 @@ import { UnsupportedFeaturesError, type ExportOptions, type TfjsToOnnxConverter,
 import { OnnxGraphEmitter } from '../onnx-emitter.js';
 import { isSupportedActivation } from './activations.js';
 import { configuredActivations } from './activation-layers.js';
-import { kerasLayerName, kerasModelGraph, tensorKey, type KerasLayerCall, type KerasModelInput } from './keras-model-graph.js';
+import { kerasLayerName, kerasModelGraph, type KerasLayerCall, type KerasModelInput } from './keras-model-graph.js';
 import type { Dim, KerasValue, LayerEmitContext, UnsupportedSetting } from './layer-converter.js';
 import { LAYER_CONVERTERS } from './layer-table.js';
 import { ModelWeights, type LayerWeights } from './layer-weights.js';
@@ -34,16 +34,16 @@ export const convertLayersModel: TfjsToOnnxConverter = async (model, options) =>
   for (const input of graph.inputs) {
     const shape = interfaceShape(input.batchShape, options);
     emitter.addInput(input.name, input.dtype === 'int32' ? 'int32' : 'float32', shape);
-    values.set(tensorKey({ layer: input.name, nodeIndex: 0, tensorIndex: 0 }), { name: input.name, shape: input.batchShape });
+    values.set(input.key, { name: input.name, shape: input.batchShape });
   }
   const constants = new Map<string, string>();
   for (const call of graph.calls) {
-    const inputs = call.inputs.map((ref) => values.get(tensorKey(ref))!);
+    const inputs = call.inputs.map((key) => values.get(key)!);
     const outputs = emitCall(model, { emitter, opset: options.opset, constants, weights }, call, inputs);
-    outputs.forEach((value, tensorIndex) => values.set(tensorKey({ layer: call.name, nodeIndex: call.nodeIndex, tensorIndex }), value));
+    outputs.forEach((value, tensorIndex) => values.set(`${call.outputKey}:${tensorIndex}`, value));
   }
   for (const output of graph.outputs) {
-    const value = values.get(tensorKey(output.ref));
+    const value = values.get(output.key);
     if (!value) throw new ModelpressError(`${model.modelJsonPath}: output ${output.name} is not produced by any layer`);
     emitter.node('Identity', [value.name], { name: `${output.name}_output`, outputs: [output.name] });
     emitter.addOutput(output.name, 'float32', interfaceShape(value.shape, options));
@@ -65,10 +65,7 @@ function interfaceShape(shape: Dim[], options: ExportOptions): Array<number | st
 /** Everything in one layer (and the layer it wraps) that cannot be exported. */
 function unsupportedIn(layer: KerasLayer): UnsupportedSetting[] {
   const converter = LAYER_CONVERTERS[layer.class_name];
-  if (!converter) {
-    const nested = ['Sequential', 'Functional', 'Model'].includes(layer.class_name);
-    return [{ kind: 'layer', name: layer.class_name, detail: nested ? 'nested models are not exported; flatten the model first' : undefined }];
-  }
+  if (!converter) return [{ kind: 'layer', name: layer.class_name }];
   const config = layer.config ?? {};
   const found: UnsupportedSetting[] = [];
   if (!SELF_CHECKED_ACTIVATIONS.has(layer.class_name)) {
