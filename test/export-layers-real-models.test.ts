@@ -77,7 +77,7 @@ describe('real models export and verify', () => {
   });
 
   const train = digits(0, 20);
-  const test_ = digits(200, 10);
+  const testDigits = digits(200, 10);
 
   async function trainAndExport(model: tf.LayersModel, name: string, inputShape: number[], training: { epochs: number; batchSize: number }): Promise<string> {
     model.compile({ optimizer: tf.train.adam(0.02), loss: 'categoricalCrossentropy' });
@@ -91,17 +91,17 @@ describe('real models export and verify', () => {
     const report = await exportOnnx({ input: modelJsonPath, output, options: { opset: 17, nchw: false, dynamicBatch: true }, force: false, verify: true, tolerance: 1e-4, shapes: {}, engine: cpuEngine });
     assert.equal(report.verification!.passed, true, JSON.stringify(report.verification!.outputs));
 
-    const expected = tf.tidy(() => model.predict(tf.tensor(test_.images, [test_.count, ...inputShape])) as tf.Tensor);
+    const expected = tf.tidy(() => model.predict(tf.tensor(testDigits.images, [testDigits.count, ...inputShape])) as tf.Tensor);
     const tfjsClasses = argmaxRows(await expected.data(), 10);
     expected.dispose();
     const session = await ort.InferenceSession.create(output);
-    const result = await session.run({ [report.inputs[0]!]: new ort.Tensor('float32', test_.images, [test_.count, ...inputShape]) });
+    const result = await session.run({ [report.inputs[0]!]: new ort.Tensor('float32', testDigits.images, [testDigits.count, ...inputShape]) });
     await session.release();
     const onnxClasses = argmaxRows(result[report.outputs[0]!]!.data as Float32Array, 10);
     assert.deepEqual(Array.from(onnxClasses), Array.from(tfjsClasses), 'every test digit gets the same class');
-    const correct = tfjsClasses.filter((label, index) => label === test_.labels[index]).length;
-    assert.ok(correct >= 25, `the model learned something (${correct}/${test_.count} correct, chance is 10), so agreement is not on a constant`);
-    return `${name}: ${correct}/${test_.count} test digits correct; export relative error ${report.verification!.outputs[0]!.relativeError.toExponential(2)}`;
+    const correct = tfjsClasses.filter((label, index) => label === testDigits.labels[index]).length;
+    assert.ok(correct >= 25, `the model learned something (${correct}/${testDigits.count} correct, chance is 10), so agreement is not on a constant`);
+    return `${name}: ${correct}/${testDigits.count} test digits correct; export relative error ${report.verification!.outputs[0]!.relativeError.toExponential(2)}`;
   }
 
   test('a CNN trained on mnist digits keeps all its predictions', async (t) => {

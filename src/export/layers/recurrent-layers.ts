@@ -179,13 +179,13 @@ function recurrent(className: string): LayerConverter {
       if (!configBoolean(config, 'return_sequences', false)) {
         return [{ name: emitter.op('Squeeze', [last, emitter.int64Constant([0])], {}, `${layer.name}_last`), shape: [batch!, units] }];
       }
-      let steps0 = emitter.op('Squeeze', [sequence, emitter.int64Constant([1])], {}, `${layer.name}_steps`);
+      let perStep = emitter.op('Squeeze', [sequence, emitter.int64Constant([1])], {}, `${layer.name}_steps`);
       // Keras go_backwards returns outputs in processing order (last time step first); ONNX 'reverse'
       // writes each output at its own time step, so flip the time axis back.
       if (goBackwards) {
-        steps0 = emitter.op('Slice', [steps0, emitter.int64Constant([-1]), emitter.int64Constant([-(2 ** 62)]), emitter.int64Constant([0]), emitter.int64Constant([-1])], {}, `${layer.name}_processing_order`);
+        perStep = emitter.op('Slice', [perStep, emitter.int64Constant([-1]), emitter.int64Constant([-(2 ** 62)]), emitter.int64Constant([0]), emitter.int64Constant([-1])], {}, `${layer.name}_processing_order`);
       }
-      return [{ name: emitter.op('Transpose', [steps0], { perm: [1, 0, 2] }, `${layer.name}_batch_major`), shape: [batch!, steps!, units] }];
+      return [{ name: emitter.op('Transpose', [perStep], { perm: [1, 0, 2] }, `${layer.name}_batch_major`), shape: [batch!, steps!, units] }];
     },
   };
 }
