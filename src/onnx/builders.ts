@@ -13,9 +13,22 @@ import {
 
 /** Constructors for ONNX messages, used by passes that add nodes and by the fixture builder. */
 
-export type AttributeValue = number | string | number[] | string[] | TensorProto | GraphProto | { int: Int64 } | { ints: Int64[] };
+export type AttributeValue =
+  | number
+  | string
+  | number[]
+  | string[]
+  | TensorProto
+  | GraphProto
+  | { int: Int64 }
+  | { ints: Int64[] }
+  | { float: number }
+  | { floats: number[] };
 
-/** Integers and floats are told apart by `Number.isInteger`; pass `{int}`/`{ints}` to force INT(S). */
+/**
+ * Integers and floats are told apart by `Number.isInteger`; pass `{int}`/`{ints}` to force INT(S) and
+ * `{float}`/`{floats}` to force FLOAT(S) (an alpha of 1.0 must stay a float attribute).
+ */
 export function makeAttribute(name: string, value: AttributeValue): AttributeProto {
   if (typeof value === 'string') return { name, type: ATTRIBUTE_TYPE.STRING, s: new TextEncoder().encode(value) };
   if (typeof value === 'number') {
@@ -32,6 +45,8 @@ export function makeAttribute(name: string, value: AttributeValue): AttributePro
   }
   if ('int' in value) return { name, type: ATTRIBUTE_TYPE.INT, i: (value as { int: Int64 }).int };
   if ('ints' in value) return { name, type: ATTRIBUTE_TYPE.INTS, ints: (value as { ints: Int64[] }).ints };
+  if ('float' in value) return { name, type: ATTRIBUTE_TYPE.FLOAT, f: (value as { float: number }).float };
+  if ('floats' in value) return { name, type: ATTRIBUTE_TYPE.FLOATS, floats: (value as { floats: number[] }).floats };
   if ('node' in value || 'initializer' in value || 'output' in value) return { name, type: ATTRIBUTE_TYPE.GRAPH, g: value as GraphProto };
   return { name, type: ATTRIBUTE_TYPE.TENSOR, t: value as TensorProto };
 }

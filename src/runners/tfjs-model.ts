@@ -65,6 +65,8 @@ export async function openTfjsRunner(modelJsonPath: string, tf: Tfjs): Promise<T
 }
 
 function layersModelRunner(modelJsonPath: string, model: tfjs.LayersModel, tf: Tfjs): TfjsModelRunner {
+  // A Sequential model loaded from JSON names its outputs only once built, which predict() would do later.
+  if (model instanceof tf.Sequential && model.outputNames.length === 0) model.build();
   const inputs = model.inputs.map((input, index) => ({ name: model.inputNames[index]!, shape: input.shape.slice(), dtype: input.dtype }));
   const outputNames = model.outputNames.slice();
   return runnerOver(tf, modelJsonPath, 'layers-model', inputs, outputNames, model, (tensors) =>
