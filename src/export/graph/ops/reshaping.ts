@@ -1,0 +1,74 @@
+import type { Dim, GraphValue, Shape } from '../graph-value.js';
+import type { OpConversion, TfOpConverter } from '../op-conversion.js';
+import { normalizeAxis, reshapeShape, transposeShape } from '../shapes.js';
+
+/** Ops that rearrange a tensor's shape without touching its values: Reshape, Transpose, Squeeze, ExpandDims. */
+
+const reshape: TfOpConverter = (op) => {
+  const [x, shapeValue] = [op.input(0), op.input(1)];
+  if (shapeValue.constant === undefined) {
+    const rank = shapeValue.shape?.[0];
+    return [op.emitValue('Reshape', [x, op.toInt64(shapeValue)], x.dtype, typeof rank === 'number' ? new Array<Dim>(rank).fill(null) : undefined)];
+  }
+  const target = Array.from(shapeValue.constant, Number);
+  // TF's 0 is an empty dimension, ONNX's 0 copies the input's unless allowzero (opset 14) says otherwise.
+  const attributes: Record<string, number> = target.includes(0) ? { allowzero: 1 } : {};
+  if (target.includes(0) && op.options.opset < 14) op.fail('Reshape shape', 'a zero-size dimension needs opset 14 or later');
+  return [op.emitValue('Reshape', [x, op.int64(target)], x.dtype, inferredReshape(x.shape, target), attributes)];
+};
+
+/** reshapeShape, plus the common `[-1, ...fixed]` on a symbolic batch: the open dimension carries over. */
+function inferredReshape(input: Shape, target: number[]): Shape {
+  const shape = reshapeShape(input, target);
+  if (input === undefined || shape === undefined) return shape;
+  const open = input.filter((dim) => typeof dim !== 'number');
+  const unknownAt = target.indexOf(-1);
+  if (open.length !== 1 || typeof open[0] !== 'string' || unknownAt < 0) return shape;
+  const knownInput = (input.filter((dim) => typeof dim === 'number') as number[]).reduce((product, size) => product * size, 1);
+  const knownTarget = target.filter((size) => size !== -1).reduce((product, size) => product * size, 1);
+  if (knownInput === knownTarget) shape[unknownAt] = open[0];
+  return shape;
+}
+
+const transpose: TfOpConverter = (op) => {
+  const x = op.input(0);
+  const perm = op.constantInts(1, 'perm');
+  return [op.emitValue('Transpose', [x], x.dtype, transposeShape(x.shape, perm), { perm })];
+};
+
+const squeeze: TfOpConverter = (op) => {
+  const x = op.input(0);
+  const axes = op.attrs.has('squeeze_dims') ? op.attrs.ints('squeeze_dims', []) : op.attrs.ints('axis', []);
+  if (axes.length === 0) {
+    // Both drop every size-1 dimension when no axis is given.
+    const shape = x.shape?.every((dim) => typeof dim === 'number') ? x.shape.filter((dim) => dim !== 1) : undefined;
+    return [op.emitValue('Squeeze', [x], x.dtype, shape)];
+  }
+  const rank = x.shape?.length;
+  const dropped = rank === undefined ? undefined : new Set(axes.map((axis) => normalizeAxis(axis, rank)));
+  const shape = dropped === undefined ? undefined : x.shape!.filter((_, axis) => !dropped.has(axis));
+  return [op.emitValue('Squeeze', [x, op.int64(axes)], x.dtype, shape)];
+};
+
+/** An axis in [-rank-1, rank]: ONNX Unsqueeze counts negative axes from the output's rank, as TF does. */
+function unsqueezeShape(shape: Shape, axis: number): Shape {
+  if (shape === undefined) return undefined;
+  const position = axis < 0 ? axis + shape.length + 1 : axis;
+  return [...shape.slice(0, position), 1, ...shape.slice(position)];
+}
+
+export function unsqueezeValue(op: OpConversion, x: GraphValue, axis: number): GraphValue {
+  return op.emitValue('Unsqueeze', [x, op.int64([axis])], x.dtype, unsqueezeShape(x.shape, axis));
+}
+
+const expandDims: TfOpConverter = (op) => {
+  const [axis] = op.constantInts(1, 'axis');
+  return [unsqueezeValue(op, op.input(0), axis!)];
+};
+
+export const RESHAPING_OPS: Record<string, TfOpConverter> = {
+  Reshape: reshape,
+  Transpose: transpose,
+  Squeeze: squeeze,
+  ExpandDims: expandDims,
+};
