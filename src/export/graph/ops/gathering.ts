@@ -40,25 +40,12 @@ function select(op: OpConversion, condition: GraphValue, a: GraphValue, b: Graph
   return op.emitValue('Where', [condition, a, b], a.dtype, broadcastShapes(condition.shape, a.shape, b.shape));
 }
 
-/** Select (v1) also takes a vector condition that picks whole rows of higher-rank a and b. */
-const selectV1: TfOpConverter = (op) => {
-  let condition = op.input(0);
-  const a = op.input(1);
-  const rank = a.shape?.length;
-  if (condition.shape?.length === 1 && rank !== undefined && rank > 1) {
-    const trailing = [...Array(rank - 1).keys()].map((axis) => axis + 1);
-    condition = op.emitValue('Unsqueeze', [condition, op.int64(trailing)], 'bool', [condition.shape[0]!, ...trailing.map(() => 1)]);
-  } else if (condition.shape === undefined || (rank === undefined && condition.shape.length === 1)) {
-    op.fail('Select condition', 'the condition and operand ranks must be known');
-  }
-  return [select(op, condition, a, op.input(2))];
-};
-
 export const GATHERING_OPS: Record<string, TfOpConverter> = {
   GatherV2: gatherV2,
   Gather: (op) => [gatherValue(op, op.input(0), op.input(1), 0)],
   GatherNd: gatherNd,
   Where: whereIndices,
-  Select: selectV1,
+  // TF's Select (v1) also takes a vector condition picking whole rows; tfjs runs both as broadcasting where.
+  Select: (op) => [select(op, op.input(0), op.input(1), op.input(2))],
   SelectV2: (op) => [select(op, op.input(0), op.input(1), op.input(2))],
 };
