@@ -22,7 +22,15 @@ export class GraphCaseRunner {
   async save(build: (graph: GraphModelBuilder) => void): Promise<string> {
     const graph = new GraphModelBuilder();
     build(graph);
+    return this.saveGraph(graph);
+  }
+
+  async saveGraph(graph: GraphModelBuilder): Promise<string> {
     return graph.save(path.join(this.folder!, `case-${++this.count}`));
+  }
+
+  async checkGraph(graph: GraphModelBuilder, feeds: Record<string, Feed>, options: Partial<ExportOptions> = {}): Promise<BothRuns> {
+    return assertExportMatches(await this.saveGraph(graph), feeds, options);
   }
 
   async check(build: (graph: GraphModelBuilder) => void, feeds: Record<string, Feed>, options: Partial<ExportOptions> = {}): Promise<BothRuns> {

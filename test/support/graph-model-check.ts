@@ -88,9 +88,18 @@ export async function convertAndRunBoth(modelJsonPath: string, feeds: Record<str
 /** max |onnx - tfjs| relative to the largest |tfjs| value of the output (absolute below magnitude 1). */
 export function assertOutputsMatch(runs: BothRuns, tolerance = 1e-4): void {
   assert.deepEqual(Object.keys(runs.onnx).sort(), Object.keys(runs.tfjs).sort(), 'the exported model has the tfjs output names');
+  const declared = new Map((runs.exported.proto.graph?.output ?? []).map((output) => [output.name, output.type?.tensor_type?.shape?.dim]));
   for (const [name, expected] of Object.entries(runs.tfjs)) {
     const actual = runs.onnx[name]!;
     assert.deepEqual(actual.shape, expected.shape, `output ${name}: shape`);
+    // The converter's shape inference: a declared size must be the real one (onnxruntime does not check).
+    const dims = declared.get(name);
+    if (dims !== undefined) {
+      assert.equal(dims.length, actual.shape.length, `output ${name}: declared rank`);
+      dims.forEach((dim, axis) => {
+        if (dim.dim_value !== undefined) assert.equal(Number(dim.dim_value), actual.shape[axis], `output ${name}: declared size of axis ${axis}`);
+      });
+    }
     let scale = 1;
     for (const value of expected.values) scale = Math.max(scale, Math.abs(Number(value)));
     for (let index = 0; index < expected.values.length; index++) {

@@ -8,7 +8,11 @@ export function broadcastShapes(...shapes: Shape[]): Shape {
   const rank = Math.max(...shapes.map((shape) => shape!.length));
   const result: Dim[] = [];
   for (let axis = 0; axis < rank; axis++) {
-    const dims = shapes.map((shape) => shape![shape!.length - rank + axis] ?? 1);
+    // Shorter shapes are padded with 1s in front.
+    const dims = shapes.map((shape) => {
+      const at = shape!.length - rank + axis;
+      return at < 0 ? 1 : shape![at]!;
+    });
     result.push(dims.reduce<Dim>((merged, dim) => broadcastDim(merged, dim), 1));
   }
   return result;

@@ -17,6 +17,7 @@ interface SliceSpec {
 
 /** The length of x[start:stop:step] along a dimension of `size`, Python-style clamping. */
 function slicedLength(size: Dim, start: number, stop: number, step: number): Dim {
+  if (start === 0 && stop === TO_END && step === 1) return size;
   if (typeof size !== 'number') return null;
   const clamp = (index: number, low: number, high: number) => Math.min(Math.max(index < 0 ? index + size : index, low), high);
   if (step > 0) return Math.max(0, Math.ceil((clamp(stop, 0, size) - clamp(start, 0, size)) / step));
