@@ -47,6 +47,12 @@ describe('GraphModel convolutions export and match tfjs', () => {
     });
   }
 
+  test('Conv2D SAME with an even kernel: the odd padding row and column go bottom and right, as in TF', async () => {
+    await cases.check((graph) => {
+      graph.op('out', 'Conv2D', [input(graph), filter(graph, 'w', [2, 2, 3, 4], 19)], window([1, 1, 1, 1], 'SAME'));
+    }, image);
+  });
+
   test('DepthwiseConv2dNative with channel multiplier 2, SAME', async () => {
     await cases.check((graph) => {
       graph.op('out', 'DepthwiseConv2dNative', [input(graph), filter(graph, 'w', [3, 3, 3, 2], 11)], window([1, 1, 1, 1], 'SAME', { dilations: attr.ints([1, 1, 1, 1]) }));
@@ -152,6 +158,8 @@ describe('GraphModel convolutions export and match tfjs', () => {
       const x = input(graph);
       graph.op('max', 'MaxPool', [x], { ...window([1, 2, 2, 1], 'VALID'), ksize: attr.ints([1, 2, 2, 1]) });
       graph.op('average', 'AvgPool', [x], { ...window([1, 2, 2, 1], 'SAME'), ksize: attr.ints([1, 3, 3, 1]) });
+      graph.op('average_even', 'AvgPool', [x], { ...window([1, 1, 1, 1], 'SAME'), ksize: attr.ints([1, 2, 2, 1]) });
+      graph.op('max_even', 'MaxPool', [x], { ...window([1, 1, 1, 1], 'SAME'), ksize: attr.ints([1, 2, 2, 1]) });
     }, image);
   });
 
