@@ -169,3 +169,24 @@ describe('GraphModel convolutions export and match tfjs', () => {
     }, image);
   });
 });
+
+describe('GraphModel image resizing exports and matches tfjs', () => {
+  const rules: Array<[string, Record<string, Record<string, unknown>>]> = [
+    ['asymmetric (TF default)', {}],
+    ['align_corners', { align_corners: attr.b(true) }],
+    ['half_pixel_centers', { half_pixel_centers: attr.b(true) }],
+  ];
+  for (const opset of [13, 18]) {
+    for (const [label, flags] of rules) {
+      test(`ResizeBilinear and ResizeNearestNeighbor up and down, ${label}, opset ${opset}`, async () => {
+        await cases.check((graph) => {
+          const x = input(graph);
+          for (const op of ['ResizeBilinear', 'ResizeNearestNeighbor']) {
+            graph.op(`${op}_up`, op, [x, graph.constant(`${op}_up_size`, [10, 12], [2], 'DT_INT32')], flags);
+            graph.op(`${op}_down`, op, [x, graph.constant(`${op}_down_size`, [4, 5], [2], 'DT_INT32')], flags);
+          }
+        }, image, { opset });
+      });
+    }
+  }
+});

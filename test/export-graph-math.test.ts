@@ -106,6 +106,18 @@ describe('GraphModel elementwise math, activations and reductions export and mat
   }
 });
 
+describe('GraphModel TopKV2 exports and matches tfjs', () => {
+  test('TopKV2 values and int32 indices, ties to the lower index', async () => {
+    await cases.check((graph) => {
+      const x = graph.placeholder('x', [-1, 3, 4]);
+      const rounded = graph.op('rounded', 'Round', [graph.op('scaled', 'Mul', [x, graph.constant('two', [2], [])])]);
+      graph.op('top', 'TopKV2', [rounded, graph.constant('k', [3], [], 'DT_INT32')], { sorted: attr.b(true) });
+      graph.op('values', 'Identity', ['top:0']);
+      graph.op('indices', 'Identity', ['top:1'], { T: attr.type('DT_INT32') });
+    }, signed);
+  });
+});
+
 describe('GraphModel MatMul family exports and matches tfjs', () => {
   for (const [transposeA, transposeB] of [[false, false], [true, false], [false, true], [true, true]] as const) {
     test(`MatMul transpose_a=${transposeA} transpose_b=${transposeB}, with a run-time and a constant operand`, async () => {

@@ -36,6 +36,7 @@ export const convertGraphModel: TfjsToOnnxConverter = async (model, options) => 
   for (const output of new Set(outputs.map((entry) => entry.name))) if (!inputNodes.has(output)) emitter.reserveName(output);
 
   const readConstant = constantReader(model);
+  const graphNodeNames = new Set(nodes.map((node) => node.name));
   for (const node of order) {
     if (values.has(node.name)) continue;
     if (node.op === 'Const') {
@@ -47,7 +48,7 @@ export const convertGraphModel: TfjsToOnnxConverter = async (model, options) => 
       continue;
     }
     const converter = TF_OP_CONVERTERS[node.op];
-    const nodeInputs = converter === undefined ? null : resolveInputs(modelPath, node, values);
+    const nodeInputs = converter === undefined ? null : resolveInputs(modelPath, node, values, graphNodeNames);
     if (converter === undefined || nodeInputs === null) {
       values.set(node.name, null);
       continue;
@@ -78,15 +79,21 @@ function checkOpset(options: ExportOptions): void {
   }
 }
 
-/** The values a node consumes, control dependencies left out; null when one of them failed to convert. */
-function resolveInputs(modelPath: string, node: GraphNode, values: Map<string, GraphValue[] | null>): GraphValue[] | null {
+/**
+ * The values a node consumes, control dependencies left out; null when one of them failed to convert, or
+ * is not converted yet, which happens only in a loop (TF1 control flow: Merge/NextIteration), whose ops are
+ * reported unsupported.
+ */
+function resolveInputs(modelPath: string, node: GraphNode, values: Map<string, GraphValue[] | null>, graphNodeNames: Set<string>): GraphValue[] | null {
   const resolved: GraphValue[] = [];
   for (const reference of node.input ?? []) {
     const { node: producer, index, control } = parseTensorReference(reference);
     if (control) continue;
     const produced = values.get(producer);
-    if (produced === undefined) throw new FormatError(`${modelPath}: node "${node.name}" takes input "${reference}", which no node of the graph produces`);
-    if (produced === null) return null;
+    if (produced === undefined && !graphNodeNames.has(producer)) {
+      throw new FormatError(`${modelPath}: node "${node.name}" takes input "${reference}", which no node of the graph produces`);
+    }
+    if (produced === undefined || produced === null) return null;
     const value = produced[index];
     if (value === undefined) throw new FormatError(`${modelPath}: node "${node.name}" takes output ${index} of "${producer}", which has ${produced.length}`);
     resolved.push(value);

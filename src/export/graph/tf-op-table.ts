@@ -11,8 +11,10 @@ import { PASS_THROUGH_OPS } from './ops/pass-through.js';
 import { POOLING_OPS } from './ops/pooling.js';
 import { REDUCTION_OPS } from './ops/reductions.js';
 import { RESHAPING_OPS } from './ops/reshaping.js';
+import { RESIZING_OPS } from './ops/resizing.js';
 import { SLICING_OPS } from './ops/slicing.js';
 import { TENSOR_CREATION_OPS } from './ops/tensor-creation.js';
+import { TOP_K_OPS } from './ops/top-k.js';
 
 /**
  * Every TF op the GraphModel converter handles, keyed by op name; one family per file in ops/. Placeholder
@@ -21,6 +23,7 @@ import { TENSOR_CREATION_OPS } from './ops/tensor-creation.js';
 export const TF_OP_CONVERTERS: Readonly<Record<string, TfOpConverter>> = {
   ...CONVOLUTION_OPS,
   ...POOLING_OPS,
+  ...RESIZING_OPS,
   ...MATMUL_OPS,
   ...NORMALIZATION_OPS,
   ...ACTIVATION_OPS,
@@ -30,6 +33,7 @@ export const TF_OP_CONVERTERS: Readonly<Record<string, TfOpConverter>> = {
   ...JOINING_OPS,
   ...SLICING_OPS,
   ...GATHERING_OPS,
+  ...TOP_K_OPS,
   ...PADDING_OPS,
   ...TENSOR_CREATION_OPS,
   ...PASS_THROUGH_OPS,
