@@ -163,6 +163,28 @@ describe('GraphModel convolutions export and match tfjs', () => {
     }, image);
   });
 
+  for (const [label, padding, size] of [
+    ['SAME, 7 -> 14', 'SAME', 14],
+    ['SAME, 7 -> 13', 'SAME', 13],
+    ['VALID, 7 -> 15', 'VALID', 15],
+    ['VALID, 7 -> 16 (a row the strides cannot reach)', 'VALID', 16],
+  ] as const) {
+    test(`Conv2DBackpropInput (transposed conv) stride 2, ${label}`, async () => {
+      await cases.check((graph) => {
+        const sizes = graph.constant('sizes', [2, size, size, 4], [4], 'DT_INT32');
+        graph.op('out', 'Conv2DBackpropInput', [sizes, filter(graph, 'w', [3, 3, 4, 3], 41), input(graph)], window([1, 2, 2, 1], padding));
+      }, image);
+    });
+  }
+
+  test('DepthToSpace block 2 and LRN', async () => {
+    await cases.check((graph) => {
+      const x = graph.placeholder('deep', [-1, 3, 3, 8]);
+      graph.op('space', 'DepthToSpace', [x], { block_size: attr.i(2), data_format: attr.s('NHWC') });
+      graph.op('lrn', 'LRN', [x], { depth_radius: attr.i(2), bias: attr.f(1.5), alpha: attr.f(0.3), beta: attr.f(0.75) });
+    }, { deep: randomFeed([2, 3, 3, 8], 42) });
+  });
+
   test('BiasAdd on a 4-D tensor', async () => {
     await cases.check((graph) => {
       graph.op('out', 'BiasAdd', [input(graph), graph.constant('b', seededValues(40, 3), [3])], { data_format: attr.s('NHWC') });

@@ -106,7 +106,18 @@ describe('GraphModel elementwise math, activations and reductions export and mat
   }
 });
 
-describe('GraphModel TopKV2 exports and matches tfjs', () => {
+describe('GraphModel TopKV2 and Cumsum export and match tfjs', () => {
+  test('Cumsum plain, exclusive, reversed', async () => {
+    await cases.check((graph) => {
+      const x = graph.placeholder('x', [-1, 3, 4]);
+      const axis = graph.constant('axis', [2], [], 'DT_INT32');
+      graph.op('plain', 'Cumsum', [x, axis], { exclusive: attr.b(false), reverse: attr.b(false) });
+      graph.op('exclusive', 'Cumsum', [x, axis], { exclusive: attr.b(true), reverse: attr.b(false) });
+      graph.op('reversed', 'Cumsum', [x, graph.constant('axis1', [1], [], 'DT_INT32')], { exclusive: attr.b(true), reverse: attr.b(true) });
+    }, signed);
+  });
+
+
   test('TopKV2 values and int32 indices, ties to the lower index', async () => {
     await cases.check((graph) => {
       const x = graph.placeholder('x', [-1, 3, 4]);
@@ -142,6 +153,15 @@ describe('GraphModel MatMul family exports and matches tfjs', () => {
       graph.op('v2_adjoint', 'BatchMatMulV2', [c, d], { adj_x: attr.b(true), adj_y: attr.b(true) });
       graph.op('v1', 'BatchMatMul', [a, c]);
     }, { a: randomFeed([3, 2, 4, 5], 13), b: randomFeed([2, 5, 3], 14), c: randomFeed([3, 2, 5, 4], 15) });
+  });
+
+  test('Einsum: batched matmul and a contraction with a weight', async () => {
+    await cases.check((graph) => {
+      const a = graph.placeholder('a', [-1, 4, 5]);
+      const b = graph.placeholder('b', [-1, 5, 3]);
+      graph.op('batched', 'Einsum', [a, b], { equation: attr.s('bij,bjk->bik'), N: attr.i(2) });
+      graph.op('projected', 'Einsum', [a, graph.constant('w', seededValues(21, 10), [5, 2])], { equation: attr.s('abc,cd->abd'), N: attr.i(2) });
+    }, { a: randomFeed([2, 4, 5], 22), b: randomFeed([2, 5, 3], 23) });
   });
 
   for (const fused of [['BiasAdd'], ['BiasAdd', 'Relu'], ['BiasAdd', 'Relu6'], ['BiasAdd', 'Elu'], ['BiasAdd', 'LeakyRelu'], ['BiasAdd', 'Sigmoid'], ['BiasAdd', 'Prelu']]) {

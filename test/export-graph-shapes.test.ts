@@ -126,6 +126,21 @@ describe('GraphModel shape ops export and match tfjs', () => {
     }, cube);
   });
 
+  test('BroadcastTo, ReverseV2, Rank, Size, ShapeN, OneHot (negative and too large indices give all-off rows)', async () => {
+    await cases.check((graph) => {
+      const x = cubeInput(graph);
+      graph.op('broadcast', 'BroadcastTo', [graph.constant('row', [1, 2, 3, 4], [4]), ints(graph, 'target', [2, 3, 4])], { Tidx: attr.type('DT_INT32') });
+      graph.op('reversed', 'ReverseV2', [x, ints(graph, 'reverse_axes', [0, 2])], { Tidx: attr.type('DT_INT32') });
+      graph.op('rank', 'Rank', [x]);
+      graph.op('size', 'Size', [x], { out_type: attr.type('DT_INT32') });
+      graph.op('shapes', 'ShapeN', [x, graph.op('row_sum', 'Sum', [x, ints(graph, 'sum_axis', [1], [])])], { N: attr.i(2), out_type: attr.type('DT_INT32') });
+      graph.op('shape_0', 'Identity', ['shapes:0'], INT);
+      graph.op('shape_1', 'Identity', ['shapes:1'], INT);
+      const labels = graph.placeholder('labels', [-1], 'DT_INT32');
+      graph.op('one_hot', 'OneHot', [labels, ints(graph, 'depth', [4], []), graph.constant('on', [2], []), graph.constant('off', [-0.5], [])], { axis: attr.i(-1), TI: attr.type('DT_INT32') });
+    }, { ...cube, labels: intFeed([0, 3, -1, 4, 2], [5]) });
+  });
+
   test('Where (coordinates of true elements) and Select', async () => {
     await cases.check((graph) => {
       const x = cubeInput(graph);

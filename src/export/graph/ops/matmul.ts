@@ -6,7 +6,8 @@ import { fusedTail } from './convolution.js';
 
 /**
  * MatMul (transpose_a/b), BatchMatMul/BatchMatMulV2 (adj_x/adj_y; V2 broadcasts batch dims, as ONNX MatMul
- * does) and tfjs-converter's _FusedMatMul (MatMul, then BiasAdd and an activation).
+ * does), tfjs-converter's _FusedMatMul (MatMul, then BiasAdd and an activation) and Einsum (same equation
+ * syntax in TF and ONNX).
  */
 
 /** The last two axes swapped: folded into a constant, else a Transpose node (which needs the rank). */
@@ -47,9 +48,31 @@ const fusedMatMul: TfOpConverter = (op) => {
   return [y];
 };
 
+/** Output sizes from the equation's letters; open (null) with an ellipsis or an unknown input shape. */
+function einsumShape(equation: string, inputs: GraphValue[]): Dim[] | undefined {
+  const [left, right] = equation.replace(/\s/g, '').split('->');
+  if (right === undefined || equation.includes('...')) return undefined;
+  const sizes = new Map<string, Dim>();
+  for (const [index, letters] of left!.split(',').entries()) {
+    const shape = inputs[index]?.shape;
+    if (shape === undefined || shape.length !== letters.length) return undefined;
+    [...letters].forEach((letter, axis) => {
+      if (!sizes.has(letter) || sizes.get(letter) === 1) sizes.set(letter, shape[axis] ?? null);
+    });
+  }
+  return [...right].map((letter) => sizes.get(letter) ?? null);
+}
+
+const einsum: TfOpConverter = (op) => {
+  const equation = op.attrs.string('equation', '');
+  if (!equation.includes('->')) op.fail('Einsum equation', `"${equation}" has no explicit output ("->")`);
+  return [op.emitValue('Einsum', op.inputs, op.input(0).dtype, einsumShape(equation, op.inputs), { equation })];
+};
+
 export const MATMUL_OPS: Record<string, TfOpConverter> = {
   MatMul: matMul(['transpose_a', 'transpose_b']),
   BatchMatMul: matMul(['adj_x', 'adj_y']),
   BatchMatMulV2: matMul(['adj_x', 'adj_y']),
   _FusedMatMul: fusedMatMul,
+  Einsum: einsum,
 };

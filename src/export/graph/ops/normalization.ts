@@ -3,7 +3,7 @@ import { requireChannelsLast, toChannelsFirst, toChannelsLast } from '../layout.
 import type { OpConversion, TfOpConverter } from '../op-conversion.js';
 import { broadcastShapes } from '../shapes.js';
 
-/** BiasAdd and inference-mode batch norm (FusedBatchNorm, V2, V3: tfjs uses the given mean and variance). */
+/** BiasAdd, inference-mode batch norm (FusedBatchNorm, V2, V3: tfjs uses the given mean and variance) and LRN. */
 
 export interface BatchNormParameters {
   scale: GraphValue;
@@ -44,7 +44,20 @@ const fusedBatchNorm: TfOpConverter = (op) => {
   return [batchNormChannelsLast(op, x, parameters)];
 };
 
+/**
+ * LRN across channels. TF sums squares over depth_radius channels either side and scales by alpha; ONNX
+ * takes the window size 2r+1 and divides alpha by it, so alpha is multiplied back.
+ */
+const localResponseNormalization: TfOpConverter = (op) => {
+  const x = op.input(0);
+  const size = 2 * op.attrs.int('depth_radius', 5) + 1;
+  const attributes = { size, alpha: op.attrs.float('alpha', 1) * size, beta: op.attrs.float('beta', 0.5), bias: op.attrs.float('bias', 1) };
+  const channelsFirst = toChannelsFirst(op, x);
+  return [toChannelsLast(op, op.emitValue('LRN', [channelsFirst], x.dtype, channelsFirst.shape, attributes))];
+};
+
 export const NORMALIZATION_OPS: Record<string, TfOpConverter> = {
+  LRN: localResponseNormalization,
   BiasAdd: (op) => {
     requireChannelsLast(op);
     return [op.emitValue('Add', [op.input(0), op.input(1)], op.input(0).dtype, broadcastShapes(op.input(0).shape, op.input(1).shape))];

@@ -5,7 +5,7 @@ import type { OpConversion, TfOpConverter } from '../op-conversion.js';
 import { normalizeAxis } from '../shapes.js';
 
 /**
- * Reductions over the axes in input 1 (a scalar or a list), keep_dims as TF has it. ONNX moved `axes` from
+ * Reductions (and the running sum Cumsum) over the axes in input 1 (a scalar or a list), keep_dims as TF has it. ONNX moved `axes` from
  * an attribute to an input in opset 13 for ReduceSum and in opset 18 for the others.
  */
 const AXES_INPUT_SINCE: Record<string, number> = {
@@ -61,6 +61,13 @@ function argReduction(onnxOp: string): TfOpConverter {
   };
 }
 
+/** Cumsum: a running sum along one axis, optionally exclusive and/or from the end, as ONNX CumSum. */
+const cumulativeSum: TfOpConverter = (op) => {
+  const x = op.input(0);
+  const attributes = { exclusive: op.attrs.bool('exclusive', false) ? 1 : 0, reverse: op.attrs.bool('reverse', false) ? 1 : 0 };
+  return [op.emitValue('CumSum', [x, op.input(1)], x.dtype, x.shape, attributes)];
+};
+
 export const REDUCTION_OPS: Record<string, TfOpConverter> = {
   Mean: reduction('ReduceMean'),
   Sum: reduction('ReduceSum'),
@@ -71,4 +78,5 @@ export const REDUCTION_OPS: Record<string, TfOpConverter> = {
   Any: logicalReduction('ReduceMax'),
   ArgMax: argReduction('ArgMax'),
   ArgMin: argReduction('ArgMin'),
+  Cumsum: cumulativeSum,
 };

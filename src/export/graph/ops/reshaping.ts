@@ -1,8 +1,12 @@
 import type { Dim, GraphValue, Shape } from '../graph-value.js';
 import type { OpConversion, TfOpConverter } from '../op-conversion.js';
-import { normalizeAxis, reshapeShape, transposeShape } from '../shapes.js';
+import { requireChannelsLast, toChannelsFirst, toChannelsLast } from '../layout.js';
+import { broadcastShapes, normalizeAxis, reshapeShape, transposeShape } from '../shapes.js';
 
-/** Ops that rearrange a tensor's shape without touching its values: Reshape, Transpose, Squeeze, ExpandDims. */
+/**
+ * Ops that rearrange a tensor's values without computing new ones: Reshape, Transpose, Squeeze, ExpandDims,
+ * BroadcastTo, DepthToSpace.
+ */
 
 const reshape: TfOpConverter = (op) => {
   const [x, shapeValue] = [op.input(0), op.input(1)];
@@ -66,9 +70,28 @@ const expandDims: TfOpConverter = (op) => {
   return [unsqueezeValue(op, op.input(0), axis!)];
 };
 
+const broadcastTo: TfOpConverter = (op) => {
+  const [x, shape] = [op.input(0), op.input(1)];
+  const target: Shape = shape.constant !== undefined ? Array.from(shape.constant, Number) : typeof shape.shape?.[0] === 'number' ? new Array<Dim>(shape.shape[0]).fill(null) : undefined;
+  return [op.emitValue('Expand', [x, op.toInt64(shape)], x.dtype, broadcastShapes(x.shape, target))];
+};
+
+/** TF's DepthToSpace moves channel blocks (block row, block column, channel) into space: ONNX's DCR order. */
+const depthToSpace: TfOpConverter = (op) => {
+  requireChannelsLast(op);
+  const x = op.input(0);
+  const block = op.attrs.int('block_size', 2);
+  const [batch, height, width, channels] = x.shape ?? [null, null, null, null];
+  const scaled = (dim: Dim | undefined, factor: number): Dim => (typeof dim === 'number' ? dim * factor : null);
+  const moved = op.emitValue('DepthToSpace', [toChannelsFirst(op, x)], x.dtype, [batch ?? null, scaled(channels, 1 / (block * block)), scaled(height, block), scaled(width, block)], { blocksize: block, mode: 'DCR' });
+  return [toChannelsLast(op, moved)];
+};
+
 export const RESHAPING_OPS: Record<string, TfOpConverter> = {
   Reshape: reshape,
   Transpose: transpose,
   Squeeze: squeeze,
   ExpandDims: expandDims,
+  BroadcastTo: broadcastTo,
+  DepthToSpace: depthToSpace,
 };

@@ -2,7 +2,7 @@ import type { Dim, GraphValue } from '../graph-value.js';
 import type { OpConversion, TfOpConverter } from '../op-conversion.js';
 
 /**
- * StridedSlice and Slice as ONNX Slice (+ Squeeze for shrink_axis_mask, Unsqueeze for new_axis_mask). Bounds
+ * StridedSlice, Slice and ReverseV2 as ONNX Slice (+ Squeeze for shrink_axis_mask, Unsqueeze for new_axis_mask). Bounds
  * past either end are clamped by ONNX Slice as by TF, so "to the end" is a very large end.
  */
 const TO_END = Number.MAX_SAFE_INTEGER;
@@ -124,7 +124,16 @@ const slice: TfOpConverter = (op) => {
   return [op.emitValue('Slice', [x, starts, ends], x.dtype, x.shape?.map(() => null))];
 };
 
+/** ReverseV2: each listed axis read backwards, a Slice with step -1. */
+const reverse: TfOpConverter = (op) => {
+  const x = op.input(0);
+  const axes = op.constantInts(1, 'axis');
+  const spec: SliceSpec = { starts: axes.map(() => -1), ends: axes.map(() => TO_START), axes, steps: axes.map(() => -1) };
+  return [emitSlice(op, x, spec, x.shape)];
+};
+
 export const SLICING_OPS: Record<string, TfOpConverter> = {
   StridedSlice: stridedSlice,
   Slice: slice,
+  ReverseV2: reverse,
 };

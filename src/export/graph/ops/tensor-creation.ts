@@ -1,15 +1,44 @@
-import { isStaticShape, ONNX_ELEMENT_TYPE, valueDtypeOfTf, type Dim } from '../graph-value.js';
-import type { TfOpConverter } from '../op-conversion.js';
+import { isStaticShape, ONNX_ELEMENT_TYPE, valueDtypeOfTf, type Dim, type GraphValue } from '../graph-value.js';
+import type { OpConversion, TfOpConverter } from '../op-conversion.js';
 
-/** Shape, Cast, Fill, Range, Tile, ZerosLike/OnesLike: tensors made from shapes, ranges and copies. */
+/** Shape, Rank, Size, Cast, Fill, Range, Tile, OneHot, ZerosLike/OnesLike: tensors made from shapes, ranges and copies. */
 
-const shape: TfOpConverter = (op) => {
-  const x = op.input(0);
+const shape: TfOpConverter = (op) => [shapeOf(op, op.input(0))];
+
+function shapeOf(op: OpConversion, x: GraphValue): GraphValue {
   const rank = x.shape?.length;
   // A fully known shape is a constant, which later ops (Reshape, StridedSlice) can use as one.
-  if (isStaticShape(x.shape)) return [op.constantValue(Int32Array.from(x.shape), [x.shape.length], 'int32', `${op.node.name}/shape`)];
+  if (isStaticShape(x.shape)) return op.constantValue(Int32Array.from(x.shape), [x.shape.length], 'int32', `${op.node.name}/shape`);
   const dims = op.emit('Shape', [x])[0]!;
-  return [op.emitValue('Cast', [dims], 'int32', [rank ?? null], { to: ONNX_ELEMENT_TYPE.int32 })];
+  return op.emitValue('Cast', [dims], 'int32', [rank ?? null], { to: ONNX_ELEMENT_TYPE.int32 });
+}
+
+/** Rank and Size are int32 scalars in tfjs; constants when the shape is known. */
+const rank: TfOpConverter = (op) => {
+  const x = op.input(0);
+  if (x.shape !== undefined) return [op.constantValue(Int32Array.of(x.shape.length), [], 'int32', `${op.node.name}/rank`)];
+  return [op.emitValue('Cast', [op.emit('Size', [op.emit('Shape', [x])[0]!])[0]!], 'int32', [], { to: ONNX_ELEMENT_TYPE.int32 })];
+};
+
+const size: TfOpConverter = (op) => {
+  const x = op.input(0);
+  if (isStaticShape(x.shape)) return [op.constantValue(Int32Array.of(x.shape.reduce((product, dim) => product * dim, 1)), [], 'int32', `${op.node.name}/size`)];
+  return [op.emitValue('Cast', [op.emit('Size', [x])[0]!], 'int32', [], { to: ONNX_ELEMENT_TYPE.int32 })];
+};
+
+/**
+ * OneHot along the last axis (tfjs ignores the axis attribute too). TF gives an all-off row for any index
+ * outside [0, depth), ONNX wraps negative ones, so those are moved out of range first.
+ */
+const oneHot: TfOpConverter = (op) => {
+  const [indices, depth, on, off] = [op.input(0), op.input(1), op.input(2), op.input(3)];
+  const pair = (value: GraphValue) => op.emit('Reshape', [value, op.int64([1])])[0]!;
+  const values = op.emit('Concat', [pair(off), pair(on)], { axis: 0 })[0]!;
+  const zero = op.constantValue(Int32Array.of(0), [], 'int32', `${op.node.name}/zero`);
+  const negative = op.emit('Less', [indices, zero])[0]!;
+  const inRange = op.emit('Where', [negative, op.cast(depth, 'int32'), indices])[0]!;
+  const shape = indices.shape === undefined ? undefined : [...indices.shape, depth.constant !== undefined ? Number(depth.constant[0]) : null];
+  return [op.emitValue('OneHot', [inRange, depth, values], on.dtype, shape, { axis: -1 })];
 };
 
 const cast: TfOpConverter = (op) => {
@@ -55,6 +84,10 @@ function filledLike(fillValue: number): TfOpConverter {
 
 export const TENSOR_CREATION_OPS: Record<string, TfOpConverter> = {
   Shape: shape,
+  ShapeN: (op) => op.inputs.map((input) => shapeOf(op, input)),
+  Rank: rank,
+  Size: size,
+  OneHot: oneHot,
   Cast: cast,
   Fill: fill,
   Range: range,
