@@ -45,8 +45,11 @@ export function graphInterface(json: TfjsModelJson, nodes: GraphNode[]): { input
   const extra = nodes.filter((node) => node.op === 'Placeholder' && !inputNodes.includes(node));
   const inputs = [...inputNodes, ...extra].map((node) => ({ name: node.name, node }));
 
-  const signatureOutputs = signatureEntries(json, 'outputs')
-    .map(([key, entry]) => ({ name: key, ...parseTensorReference(entry.name ?? key) }))
+  // Keyed by tensor as tfjs keys them: a tensor listed under two keys is one output, named by the last.
+  const keyOfTensor = new Map<string, string>();
+  for (const [key, entry] of signatureEntries(json, 'outputs')) keyOfTensor.set(entry.name ?? key, key);
+  const signatureOutputs = [...keyOfTensor]
+    .map(([tensor, key]) => ({ name: key, ...parseTensorReference(tensor) }))
     .filter((output) => byName.has(output.node));
   if (signatureOutputs.length > 0) return { inputs, outputs: signatureOutputs.map(({ name, node, index }) => ({ name, node, index })) };
   const consumed = new Set(nodes.flatMap((node) => (node.input ?? []).map((reference) => parseTensorReference(reference).node)));
