@@ -70,6 +70,22 @@ describe('GraphModel shape ops export and match tfjs', () => {
     }, { x: randomFeed([2, 5, 6], 2) });
   });
 
+  test('StridedSlice with run-time begin and end, masks and a shrunk axis', async () => {
+    await cases.check((graph) => {
+      const x = graph.placeholder('x', [-1, 5, 6]);
+      const begin = graph.placeholder('begin', [3], 'DT_INT32');
+      const end = graph.placeholder('end', [3], 'DT_INT32');
+      const slice = (name: string, strides: number[], masks: Record<string, number>) =>
+        graph.op(name, 'StridedSlice', [x, begin, end, ints(graph, `${name}/strides`, strides)], {
+          Index: attr.type('DT_INT32'),
+          ...Object.fromEntries(Object.entries(masks).map(([mask, bits]) => [`${mask}_mask`, attr.i(bits)])),
+        });
+      slice('plain', [1, 1, 2], {});
+      slice('masked', [1, -1, 1], { begin: 3, end: 4 });
+      slice('shrunk', [1, 1, 1], { begin: 1, end: 1, shrink_axis: 6 });
+    }, { x: randomFeed([2, 5, 6], 9), begin: intFeed([0, -1, 1], [3]), end: intFeed([2, 1, -1], [3]) });
+  });
+
   test('Slice with constant bounds (size -1) and run-time bounds', async () => {
     await cases.check((graph) => {
       const x = cubeInput(graph);

@@ -38,14 +38,17 @@ function emitSlice(op: OpConversion, x: GraphValue, spec: SliceSpec, shape: Dim[
  */
 const stridedSlice: TfOpConverter = (op) => {
   const x = op.input(0);
-  const begin = op.constantInts(1, 'begin');
-  const end = op.constantInts(2, 'end');
   const strides = op.constantInts(3, 'strides');
   const mask = (name: string) => op.attrs.int(name, 0);
   const [beginMask, endMask, ellipsisMask, newAxisMask, shrinkMask] = ['begin_mask', 'end_mask', 'ellipsis_mask', 'new_axis_mask', 'shrink_axis_mask'].map(mask) as [number, number, number, number, number];
+  if (op.input(1).constant === undefined || op.input(2).constant === undefined) {
+    if (ellipsisMask !== 0 || newAxisMask !== 0) op.fail('StridedSlice begin', 'run-time bounds together with an ellipsis or new axes');
+    return [runtimeBoundsSlice(op, strides, beginMask, endMask, shrinkMask)];
+  }
+  const begin = op.constantInts(1, 'begin');
+  const end = op.constantInts(2, 'end');
   const rank = x.shape?.length;
   if (ellipsisMask !== 0 && rank === undefined) op.fail('StridedSlice ellipsis_mask', 'an ellipsis on an input of unknown rank');
-  const has = (bits: number, index: number) => (bits & (1 << index)) !== 0;
 
   const spec: SliceSpec = { starts: [], ends: [], axes: [], steps: [] };
   const squeezed: number[] = [];
@@ -101,6 +104,44 @@ const stridedSlice: TfOpConverter = (op) => {
   if (newAxes.length > 0) y = op.emitValue('Unsqueeze', [y, op.int64(newAxes)], x.dtype, finalShape);
   return [y];
 };
+
+const has = (bits: number, index: number) => (bits & (1 << index)) !== 0;
+
+/**
+ * StridedSlice whose begin or end is computed at run time (e.g. from Shape), with constant strides: the
+ * masks pick, per axis, the run-time bound or "from the start"/"to the end"; a shrunk axis ends one past its
+ * begin (or at the end for begin -1) and is squeezed away.
+ */
+function runtimeBoundsSlice(op: OpConversion, strides: number[], beginMask: number, endMask: number, shrinkMask: number): GraphValue {
+  const x = op.input(0);
+  const axes = strides.map((_, axis) => axis);
+  const flags = (test: (axis: number) => boolean) => op.constantValue(Uint8Array.from(axes, (axis) => (test(axis) ? 1 : 0)), [axes.length], 'bool', `${op.node.name}/mask`);
+  const where = (condition: GraphValue, whenTrue: string, whenFalse: string) => op.emit('Where', [condition, whenTrue, whenFalse])[0]!;
+  const begin = op.toInt64(op.input(1));
+  const end = op.toInt64(op.input(2));
+  const starts = where(
+    flags((axis) => has(beginMask, axis) && !has(shrinkMask, axis)),
+    op.int64(strides.map((step) => (step > 0 ? 0 : TO_END))),
+    begin,
+  );
+  const afterBegin = where(
+    { dtype: 'bool', shape: [axes.length], name: () => op.emit('Equal', [begin, op.int64(axes.map(() => -1))])[0]! },
+    op.int64(axes.map(() => TO_END)),
+    op.emit('Add', [begin, op.int64(axes.map(() => 1))])[0]!,
+  );
+  const ends = where(
+    flags((axis) => has(shrinkMask, axis)),
+    afterBegin,
+    where(flags((axis) => has(endMask, axis)), op.int64(strides.map((step) => (step > 0 ? TO_END : TO_START))), end),
+  );
+  const steps = strides.map((step, axis) => (has(shrinkMask, axis) ? 1 : step));
+  const fullAxis = (axis: number) => has(beginMask, axis) && has(endMask, axis) && strides[axis] === 1 && !has(shrinkMask, axis);
+  const sliceShape = x.shape?.map((dim, axis) => (axis >= axes.length || fullAxis(axis) ? dim : has(shrinkMask, axis) ? 1 : null));
+  const sliced = op.emitValue('Slice', [x.name(), starts, ends, op.int64(axes), op.int64(steps)], x.dtype, sliceShape);
+  const squeezed = axes.filter((axis) => has(shrinkMask, axis));
+  if (squeezed.length === 0) return sliced;
+  return op.emitValue('Squeeze', [sliced, op.int64(squeezed)], x.dtype, sliceShape?.filter((_, axis) => !squeezed.includes(axis)));
+}
 
 /** Slice(x, begin, size), size -1 meaning "to the end". */
 const slice: TfOpConverter = (op) => {
