@@ -33,7 +33,10 @@ export const convertGraphModel: TfjsToOnnxConverter = async (model, options) => 
   const values = new Map<string, GraphValue[] | null>();
   for (const input of inputs) values.set(input.node.name, declareInput(emitter, input, options, problems));
   // Reserved first, so no converted value takes an output's name.
-  for (const output of new Set(outputs.map((entry) => entry.name))) if (!inputNodes.has(output)) emitter.reserveName(output);
+  for (const output of new Set(outputs.map((entry) => entry.name))) {
+    if (inputNodes.has(output)) throw new FormatError(`${modelPath}: output "${output}" has the name of an input; an ONNX graph needs them distinct`);
+    emitter.reserveName(output);
+  }
 
   const readConstant = constantReader(model);
   const graphNodeNames = new Set(nodes.map((node) => node.name));
