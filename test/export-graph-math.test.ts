@@ -16,7 +16,7 @@ function operands(graph: GraphModelBuilder): [string, string] {
 }
 
 describe('GraphModel elementwise math, activations and reductions export and match tfjs', () => {
-  const binary = ['Add', 'AddV2', 'Sub', 'Mul', 'RealDiv', 'Div', 'Maximum', 'Minimum', 'SquaredDifference', 'FloorDiv', 'FloorMod', 'DivNoNan'];
+  const binary = ['Add', 'AddV2', 'Sub', 'Mul', 'RealDiv', 'Div', 'Maximum', 'Minimum', 'SquaredDifference', 'FloorDiv', 'FloorMod', 'Mod', 'DivNoNan'];
   test(`binary float ops with broadcasting: ${binary.join(', ')}`, async () => {
     await cases.check((graph) => {
       const [a, b] = operands(graph);
@@ -79,7 +79,10 @@ describe('GraphModel elementwise math, activations and reductions export and mat
       const neither = graph.op('not', 'LogicalNot', [either], {});
       graph.op('pick', 'SelectV2', [both, a, graph.op('negated', 'Neg', [a])]);
       graph.op('pick_not', 'SelectV2', [neither, a, b]);
-      graph.op('is_finite', 'IsFinite', [a]);
+      const infinite = graph.op('reciprocal', 'RealDiv', [a, graph.op('zeroed', 'Sub', [b, b])]);
+      graph.op('is_finite', 'IsFinite', [infinite]);
+      graph.op('is_inf', 'IsInf', [infinite]);
+      graph.op('is_nan', 'IsNan', [graph.op('nan', 'Mul', [infinite, graph.constant('nothing', [0], [])])]);
     }, { a: randomFeed([2, 3, 4], 7), b: { ...randomFeed([4], 8), values: Float32Array.of(0.1, -0.2, 0.3, 0) } });
   });
 

@@ -157,6 +157,20 @@ describe('GraphModel shape ops export and match tfjs', () => {
     }, { ...cube, labels: intFeed([0, 3, -1, 4, 2], [5]) });
   });
 
+  test('pass-through ops (Identity, Snapshot, StopGradient, IdentityN, PlaceholderWithDefault) and Concat v1', async () => {
+    await cases.check((graph) => {
+      const x = cubeInput(graph);
+      const defaulted = graph.op('scale', 'PlaceholderWithDefault', [graph.constant('scale_default', [3], [])], { dtype: attr.type('DT_FLOAT'), shape: attr.shape([]) });
+      const chain = graph.op('stopped', 'StopGradient', [graph.op('snapshot', 'Snapshot', [graph.op('identity', 'Identity', [x])])]);
+      graph.op('pair', 'IdentityN', [chain, defaulted], { T: { list: { type: ['DT_FLOAT', 'DT_FLOAT'] } } });
+      graph.op('scaled', 'Mul', ['pair:0', 'pair:1']);
+      graph.op('joined', 'Concat', [ints(graph, 'concat_axis', [1], []), x, chain], { N: attr.i(2) });
+      graph.signatureInput('x', 'x:0');
+      graph.signatureOutput('scaled', 'scaled:0');
+      graph.signatureOutput('joined', 'joined:0');
+    }, cube);
+  });
+
   test('Where (coordinates of true elements) and Select', async () => {
     await cases.check((graph) => {
       const x = cubeInput(graph);
