@@ -177,6 +177,15 @@ describe('GraphModel convolutions export and match tfjs', () => {
     });
   }
 
+  test('dilated conv the TF way: SpaceToBatchND (padded) -> Conv2D VALID -> BatchToSpaceND (cropped)', async () => {
+    await cases.check((graph) => {
+      const x = input(graph);
+      const batched = graph.op('to_batch', 'SpaceToBatchND', [x, graph.constant('block', [2, 2], [2], 'DT_INT32'), graph.constant('paddings', [2, 3, 2, 3], [2, 2], 'DT_INT32')]);
+      const conv = graph.op('conv', 'Conv2D', [batched, filter(graph, 'w', [3, 3, 3, 4], 43)], window([1, 1, 1, 1], 'VALID'));
+      graph.op('out', 'BatchToSpaceND', [conv, graph.constant('block2', [2, 2], [2], 'DT_INT32'), graph.constant('crops', [0, 1, 0, 1], [2, 2], 'DT_INT32')]);
+    }, image);
+  });
+
   test('DepthToSpace block 2 and LRN', async () => {
     await cases.check((graph) => {
       const x = graph.placeholder('deep', [-1, 3, 3, 8]);

@@ -5,7 +5,7 @@ import { broadcastShapes, normalizeAxis, reshapeShape, transposeShape } from '..
 
 /**
  * Ops that rearrange a tensor's values without computing new ones: Reshape, Transpose, Squeeze, ExpandDims,
- * BroadcastTo, DepthToSpace.
+ * BroadcastTo, DepthToSpace, SpaceToBatchND/BatchToSpaceND.
  */
 
 const reshape: TfOpConverter = (op) => {
@@ -87,7 +87,61 @@ const depthToSpace: TfOpConverter = (op) => {
   return [toChannelsLast(op, moved)];
 };
 
+/** The block sizes and the spatial (and trailing) sizes SpaceToBatchND/BatchToSpaceND need as constants. */
+function blockLayout(op: OpConversion, x: GraphValue, role: string): { block: number[]; spatial: number[]; trailing: number[]; rows: number[][] } {
+  const block = op.constantInts(1, 'block_shape');
+  const flat = op.constantInts(2, role);
+  const rows = block.map((_, axis) => [flat[2 * axis]!, flat[2 * axis + 1]!]);
+  const sizes = x.shape?.slice(1);
+  if (sizes === undefined || !sizes.every((size) => typeof size === 'number')) op.fail(`${op.node.op} input`, 'the sizes after the batch must be known');
+  return { block, spatial: (sizes as number[]).slice(0, block.length), trailing: (sizes as number[]).slice(block.length), rows };
+}
+
+/**
+ * SpaceToBatchND (how TF runs dilated convs): pad the spatial axes, cut each into (size / block, block),
+ * move the block axes in front of the batch and fold them into it.
+ */
+const spaceToBatch: TfOpConverter = (op) => {
+  const x = op.input(0);
+  const { block, spatial, trailing, rows } = blockLayout(op, x, 'paddings');
+  const padded = spatial.map((size, axis) => size + rows[axis]![0]! + rows[axis]![1]!);
+  const pads = [0, ...rows.map((row) => row[0]!), ...trailing.map(() => 0), 0, ...rows.map((row) => row[1]!), ...trailing.map(() => 0)];
+  const input = rows.some((row) => row.some((width) => width !== 0)) ? op.emit('Pad', [x, op.int64(pads)], { mode: 'constant' })[0]! : x.name();
+  const split = [0, ...padded.flatMap((size, axis) => [size / block[axis]!, block[axis]!]), ...trailing];
+  const blockAxes = block.map((_, axis) => 2 + 2 * axis);
+  const perm = [...blockAxes, 0, ...block.map((_, axis) => 1 + 2 * axis), ...trailing.map((_, index) => 1 + 2 * block.length + index)];
+  const cut = op.emit('Reshape', [input, op.int64(split)])[0]!;
+  const moved = op.emit('Transpose', [cut], { perm })[0]!;
+  const blocks = block.reduce((product, size) => product * size, 1);
+  const outShape = [-1, ...padded.map((size, axis) => size / block[axis]!), ...trailing];
+  const batch = x.shape![0];
+  return [op.emitValue('Reshape', [moved, op.int64(outShape)], x.dtype, [typeof batch === 'number' ? batch * blocks : null, ...outShape.slice(1)])];
+};
+
+/** BatchToSpaceND, the inverse: unfold the block axes out of the batch, interleave them with space, crop. */
+const batchToSpace: TfOpConverter = (op) => {
+  const x = op.input(0);
+  const { block, spatial, trailing, rows } = blockLayout(op, x, 'crops');
+  const count = block.length;
+  const unfolded = op.emit('Reshape', [x, op.int64([...block, -1, ...spatial, ...trailing])])[0]!;
+  const perm = [count, ...block.flatMap((_, axis) => [count + 1 + axis, axis]), ...trailing.map((_, index) => 2 * count + 1 + index)];
+  const moved = op.emit('Transpose', [unfolded], { perm })[0]!;
+  const full = spatial.map((size, axis) => size * block[axis]!);
+  const joined = op.emit('Reshape', [moved, op.int64([-1, ...full, ...trailing])])[0]!;
+  const cropped = full.map((size, axis) => size - rows[axis]![0]! - rows[axis]![1]!);
+  const batch = x.shape![0];
+  const blocks = block.reduce((product, size) => product * size, 1);
+  const shape = [typeof batch === 'number' ? batch / blocks : null, ...cropped, ...trailing];
+  if (rows.every((row) => row.every((width) => width === 0))) return [{ dtype: x.dtype, shape, name: () => joined }];
+  const axes = block.map((_, axis) => axis + 1);
+  const starts = rows.map((row) => row[0]!);
+  const ends = full.map((size, axis) => size - rows[axis]![1]!);
+  return [op.emitValue('Slice', [joined, op.int64(starts), op.int64(ends), op.int64(axes)], x.dtype, shape)];
+};
+
 export const RESHAPING_OPS: Record<string, TfOpConverter> = {
+  SpaceToBatchND: spaceToBatch,
+  BatchToSpaceND: batchToSpace,
   Reshape: reshape,
   Transpose: transpose,
   Squeeze: squeeze,
