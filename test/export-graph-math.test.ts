@@ -1,3 +1,4 @@
+import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { attr, type GraphModelBuilder } from './support/graph-model-builder.js';
 import { intFeed, randomFeed } from './support/graph-model-check.js';
@@ -129,6 +130,36 @@ describe('GraphModel TopKV2 and Cumsum export and match tfjs', () => {
       graph.op('values', 'Identity', ['top:0']);
       graph.op('indices', 'Identity', ['top:1'], { T: attr.type('DT_INT32') });
     }, signed);
+  });
+});
+
+describe('GraphModel NonMaxSuppression exports and matches tfjs', () => {
+  /** Boxes around 12 random centres, many overlapping, as [y1, x1, y2, x2]. */
+  function boxes(): Float32Array {
+    const values = seededValues(30, 12 * 3, 0, 1);
+    return Float32Array.from({ length: 48 }, (_, index) => {
+      const [y, x, size] = [values[3 * Math.floor(index / 4)]!, values[3 * Math.floor(index / 4) + 1]!, 0.2 + 0.3 * values[3 * Math.floor(index / 4) + 2]!];
+      return [y - size, x - size, y + size, x + size][index % 4]!;
+    });
+  }
+
+  test('V3, V4 padded to the maximum, V5 with sigma 0 (indices, scores, count)', async () => {
+    const runs = await cases.check((graph) => {
+      const corners = graph.placeholder('boxes', [12, 4]);
+      const scores = graph.placeholder('scores', [12]);
+      const limit = graph.constant('max_output', [8], [], 'DT_INT32');
+      const iou = graph.constant('iou', [0.3], []);
+      const floor = graph.constant('score_floor', [0.2], []);
+      graph.op('v3', 'NonMaxSuppressionV3', [corners, scores, limit, iou, floor]);
+      graph.op('v4', 'NonMaxSuppressionV4', [corners, scores, limit, iou, floor], { pad_to_max_output_size: attr.b(true) });
+      graph.op('v4_indices', 'Identity', ['v4:0'], { T: attr.type('DT_INT32') });
+      graph.op('v4_count', 'Identity', ['v4:1'], { T: attr.type('DT_INT32') });
+      graph.op('v5', 'NonMaxSuppressionV5', [corners, scores, limit, iou, floor, graph.constant('sigma', [0], [])]);
+      graph.op('v5_indices', 'Identity', ['v5:0'], { T: attr.type('DT_INT32') });
+      graph.op('v5_scores', 'Identity', ['v5:1']);
+    }, { boxes: { values: boxes(), shape: [12, 4], dtype: 'float32' }, scores: randomFeed([12], 31, 0, 1) });
+    const kept = runs.tfjs.v3!.values.length;
+    assert.ok(kept > 1 && kept < 8, `the boxes overlap enough for suppression to matter (kept ${kept})`);
   });
 });
 

@@ -5,6 +5,7 @@ import { ELEMENTWISE_OPS } from './ops/elementwise.js';
 import { GATHERING_OPS } from './ops/gathering.js';
 import { JOINING_OPS } from './ops/joining.js';
 import { MATMUL_OPS } from './ops/matmul.js';
+import { NON_MAX_SUPPRESSION_OPS } from './ops/non-max-suppression.js';
 import { NORMALIZATION_OPS } from './ops/normalization.js';
 import { PADDING_OPS } from './ops/padding.js';
 import { PASS_THROUGH_OPS } from './ops/pass-through.js';
@@ -34,6 +35,7 @@ export const TF_OP_CONVERTERS: Readonly<Record<string, TfOpConverter>> = {
   ...SLICING_OPS,
   ...GATHERING_OPS,
   ...TOP_K_OPS,
+  ...NON_MAX_SUPPRESSION_OPS,
   ...PADDING_OPS,
   ...TENSOR_CREATION_OPS,
   ...PASS_THROUGH_OPS,
