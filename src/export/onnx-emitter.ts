@@ -44,6 +44,27 @@ export class OnnxGraphEmitter {
     this.outputs.push(makeValueInfo(name, elementType, shape));
   }
 
+  /** A graph output whose rank is not known (converters could not infer it): its element type only. */
+  addOutputOfUnknownRank(name: string, elementType: number): void {
+    this.outputs.push({ name, type: { tensor_type: { elem_type: elementType } } });
+  }
+
+  /**
+   * Gives `value` the exact name `name` (reserved by the caller, or free), as a graph output that must keep
+   * the source model's name. The node producing `value` is renamed along with every use; a value no node
+   * produces (a graph input, an initializer) or one already a graph output gets an Identity instead.
+   */
+  nameValue(value: string, name: string): void {
+    const producer = this.nodes.find((node) => node.output?.includes(value));
+    if (producer === undefined || this.outputs.some((output) => output.name === value)) {
+      this.node('Identity', [value], { outputs: [name] });
+      return;
+    }
+    if (!this.names.has(name)) this.reserveName(name);
+    producer.output = producer.output!.map((output) => (output === value ? name : output));
+    for (const node of this.nodes) node.input = node.input?.map((input) => (input === value ? name : input));
+  }
+
   constant(hint: string, dataType: number | string, dims: number[], values: ArrayBufferView): string {
     const code = typeof dataType === 'string' ? onnxDataTypeByName(dataType)!.code : dataType;
     const name = this.freshName(hint);
