@@ -11,6 +11,7 @@ import type { GraphOptimizationLevel, OnnxProviderName } from '../runners/model-
 import { ONNX_PROVIDERS } from '../runners/onnxruntime-runner.js';
 import { parseShapeOverrides } from '../verify/input-shapes.js';
 import { contextFor } from './command-context.js';
+import { collectRepeated, integerParser } from './option-parsers.js';
 
 interface BenchmarkCommandOptions {
   warmup: number;
@@ -35,13 +36,6 @@ interface BenchmarkCommandOptions {
 
 const DEFAULT_RUNS = 100;
 
-function integerParser(flag: string, minimum: number) {
-  return (text: string) => {
-    const value = Number(text);
-    if (!/^\s*\d+\s*$/.test(text) || !Number.isSafeInteger(value) || value < minimum) throw new UsageError(`${flag} '${text}': expected an integer >= ${minimum}`);
-    return value;
-  };
-}
 
 function integerListParser(flag: string) {
   const one = integerParser(flag, 1);
@@ -54,7 +48,6 @@ function secondsParser(text: string): number {
   return value;
 }
 
-const collectRepeated = (text: string, previous: string[] = []) => [...previous, text];
 
 export function registerBenchmarkCommand(program: Command): void {
   program

@@ -6,6 +6,7 @@ import { renderExportReport } from '../export/render-export-report.js';
 import { DEFAULT_EXPORT_TOLERANCE } from '../export/verify-export.js';
 import { parseShapeOverrides } from '../verify/input-shapes.js';
 import { contextFor } from './command-context.js';
+import { collectRepeated, numberParser } from './option-parsers.js';
 
 interface ExportOnnxCommandOptions {
   output: string;
@@ -19,15 +20,7 @@ interface ExportOnnxCommandOptions {
   fixedBatch?: boolean;
 }
 
-function numberParser(flag: string, check: (value: number) => boolean, expected: string) {
-  return (text: string) => {
-    const value = Number(text);
-    if (text.trim() === '' || !Number.isFinite(value) || !check(value)) throw new UsageError(`${flag} '${text}': expected ${expected}`);
-    return value;
-  };
-}
 
-const collectRepeated = (text: string, previous: string[] = []) => [...previous, text];
 
 export function registerExportOnnxCommand(program: Command): void {
   program

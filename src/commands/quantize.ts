@@ -11,6 +11,7 @@ import { QUANTIZATION_SCHEMES } from '../quantize/schemes.js';
 import { WeightSelection } from '../quantize/weight-selection.js';
 import { parseShapeOverrides } from '../verify/input-shapes.js';
 import { contextFor } from './command-context.js';
+import { collectList, collectRepeated, numberParser } from './option-parsers.js';
 
 interface QuantizeCommandOptions {
   output: string;
@@ -44,17 +45,7 @@ interface QuantizeCommandOptions {
   dataFile?: string;
 }
 
-function numberParser(flag: string, check: (value: number) => boolean, expected: string) {
-  return (text: string) => {
-    const value = Number(text);
-    if (text.trim() === '' || !Number.isFinite(value) || !check(value)) throw new UsageError(`${flag} '${text}': expected ${expected}`);
-    return value;
-  };
-}
 
-/** Repeatable and comma-separated: --exclude 'lm_head*' --exclude Conv,Gemm. */
-const collectList = (text: string, previous: string[] = []) => [...previous, ...text.split(',').map((item) => item.trim()).filter(Boolean)];
-const collectRepeated = (text: string, previous: string[] = []) => [...previous, text];
 
 export function registerQuantizeCommand(program: Command): void {
   const schemes = QUANTIZATION_SCHEMES.map((scheme) => scheme.name);

@@ -4,7 +4,7 @@ import type { Tfjs } from '../engine/tensor-engine.js';
 import { ModelpressError, messageOf } from '../errors.js';
 import { makeValueInfo } from '../onnx/builders.js';
 import { compareOutputs } from '../verify/output-metrics.js';
-import { openTfjsRunner, type TfjsArray, type TfjsModelRunner } from '../runners/tfjs-model.js';
+import { openTfjsRunner, withTfjsRunner, type TfjsArray } from '../runners/tfjs-model.js';
 import { generateTfjsInputs, type TfjsFeeds } from '../verify/verify-tfjs.js';
 import type { InterfaceLayout } from './layout/nchw-interface.js';
 import { permuteValues } from './layout/transpose-perms.js';
@@ -70,7 +70,7 @@ function tfjsArrayOf(tensor: ort.Tensor): TfjsArray {
 }
 
 export async function verifyExport(request: ExportVerificationRequest, feeds: TfjsFeeds[]): Promise<ExportVerification> {
-  const expected = await withRunner(request.modelJsonPath, request.tf, async (runner) => {
+  const expected = await withTfjsRunner(request.modelJsonPath, request.tf, async (runner) => {
     const results = [];
     for (const feed of feeds) results.push(await runner.run(feed));
     return results;
@@ -125,15 +125,6 @@ function mergeErrors(a: ExportOutputError, b: ExportOutputError): ExportOutputEr
   };
   if (a.top1Agreement !== undefined && b.top1Agreement !== undefined) merged.top1Agreement = Math.min(a.top1Agreement, b.top1Agreement);
   return merged;
-}
-
-async function withRunner<T>(modelJsonPath: string, tf: Tfjs, use: (runner: TfjsModelRunner) => Promise<T>): Promise<T> {
-  const runner = await openTfjsRunner(modelJsonPath, tf);
-  try {
-    return await use(runner);
-  } finally {
-    runner.dispose();
-  }
 }
 
 async function openSession(onnx: string | Uint8Array): Promise<ort.InferenceSession> {

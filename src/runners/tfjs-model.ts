@@ -51,6 +51,16 @@ export async function defaultTfjs(): Promise<Tfjs> {
   return tf;
 }
 
+/** Open a runner, use it, and always dispose of it (its model's tensors). */
+export async function withTfjsRunner<T>(modelJsonPath: string, tf: Tfjs, use: (runner: TfjsModelRunner) => Promise<T>): Promise<T> {
+  const runner = await openTfjsRunner(modelJsonPath, tf);
+  try {
+    return await use(runner);
+  } finally {
+    runner.dispose();
+  }
+}
+
 export async function openTfjsRunner(modelJsonPath: string, tf: Tfjs): Promise<TfjsModelRunner> {
   const model = await loadTfjsModel(modelJsonPath);
   const handler = tfjsModelIOHandler(model);

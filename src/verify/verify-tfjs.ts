@@ -5,7 +5,7 @@ import { SeededRandom } from '../numeric/seeded-random.js';
 import type { OutputError, VerificationResult } from '../quantize/quantize-report.js';
 import { concreteShape } from './input-shapes.js';
 import { compareOutputs, mergeOutputErrors } from './output-metrics.js';
-import { defaultTfjs, openTfjsRunner, type TfjsArray, type TfjsModelRunner, type TfjsRunnerInput } from '../runners/tfjs-model.js';
+import { defaultTfjs, withTfjsRunner, type TfjsArray, type TfjsModelRunner, type TfjsRunnerInput } from '../runners/tfjs-model.js';
 
 export interface TfjsVerificationOptions {
   /** Full shapes of inputs whose model shape leaves dimensions open, by input name (--shape). */
@@ -36,11 +36,11 @@ export async function verifyTfjsModels(
   if (options.inputs?.length === 0) throw new UsageError('verification needs at least one input set');
   const tf = options.tf ?? (await defaultTfjs());
   let feeds = options.inputs;
-  const expected = await withRunner(originalModelJson, tf, (runner) => {
+  const expected = await withTfjsRunner(originalModelJson, tf, (runner) => {
     feeds ??= generatedFeeds(runner, options.shapes ?? {}, options.samples ?? DEFAULT_TFJS_VERIFICATION_SAMPLES);
     return runAll(runner, feeds);
   });
-  const actual = await withRunner(rewrittenModelJson, tf, (runner) => {
+  const actual = await withTfjsRunner(rewrittenModelJson, tf, (runner) => {
     const originalInputs = Object.keys(feeds![0] ?? {}).sort().join(', ');
     const rewrittenInputs = runner.inputs.map((input) => input.name).sort().join(', ');
     if (originalInputs !== rewrittenInputs) {
@@ -67,18 +67,9 @@ export async function verifyTfjsModels(
  */
 export async function generateTfjsInputs(modelJsonPath: string, options: TfjsVerificationOptions = {}): Promise<TfjsFeeds[]> {
   const tf = options.tf ?? (await defaultTfjs());
-  return withRunner(modelJsonPath, tf, async (runner) =>
+  return withTfjsRunner(modelJsonPath, tf, async (runner) =>
     generatedFeeds(runner, options.shapes ?? {}, options.samples ?? DEFAULT_TFJS_VERIFICATION_SAMPLES),
   );
-}
-
-async function withRunner<T>(modelJsonPath: string, tf: Tfjs, use: (runner: TfjsModelRunner) => Promise<T>): Promise<T> {
-  const runner = await openTfjsRunner(modelJsonPath, tf);
-  try {
-    return await use(runner);
-  } finally {
-    runner.dispose();
-  }
 }
 
 async function runAll(runner: TfjsModelRunner, feeds: TfjsFeeds[]): Promise<TfjsFeeds[]> {

@@ -3,6 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import ort from 'onnxruntime-node';
+import { serializeLayersModel } from '../../fixtures/tfjs/serialize-layers-model.js';
 import { SeededRandom } from '../../src/numeric/seeded-random.js';
 import { decodeModelProto, type ModelProto } from '../../src/onnx/onnx-proto.js';
 import { exportOnnx, type ExportReport } from '../../src/export/export-model.js';
@@ -39,17 +40,10 @@ export function setSeededWeights(model: tf.LayersModel, seed: number): void {
 
 /** Save `model` as `folder/model.json` + `folder/weights.bin`; returns the model.json path. */
 export async function saveLayersModel(model: tf.LayersModel, folder: string): Promise<string> {
-  let artifacts: tf.io.ModelArtifacts | undefined;
-  await model.save(
-    tf.io.withSaveHandler(async (saved) => {
-      artifacts = saved;
-      return { modelArtifactsInfo: { dateSaved: new Date(0), modelTopologyType: 'JSON' } };
-    }),
-  );
-  const { modelTopology, format, generatedBy, convertedBy, weightSpecs = [], weightData } = artifacts!;
-  const modelJson = { modelTopology, format, generatedBy, convertedBy, weightsManifest: [{ paths: ['weights.bin'], weights: weightSpecs }] };
+  const serialized = await serializeLayersModel(model);
+  const modelJson = { ...serialized.modelJson, weightsManifest: [{ paths: ['weights.bin'], weights: serialized.weightSpecs }] };
   await fs.mkdir(folder, { recursive: true });
-  await fs.writeFile(path.join(folder, 'weights.bin'), new Uint8Array(weightData === undefined ? new ArrayBuffer(0) : tf.io.CompositeArrayBuffer.join(weightData)));
+  await fs.writeFile(path.join(folder, 'weights.bin'), serialized.weightData);
   const modelJsonPath = path.join(folder, 'model.json');
   await fs.writeFile(modelJsonPath, JSON.stringify(modelJson));
   return modelJsonPath;
