@@ -16,6 +16,7 @@ import { INT4_GRIDS } from '../src/quantize/kernels/int4-grids.js';
 import { int8WeightGrid } from '../src/quantize/kernels/int8-grids.js';
 import { defaultQuantizeOptions } from '../src/quantize/quantize-options.js';
 import { quantizeModel } from '../src/quantize/quantize-model.js';
+import { renderQuantizeReport } from '../src/quantize/render-quantize-report.js';
 import { silentLogger } from '../src/terminal/logger.js';
 import { fixturesDir } from './support/repo-paths.js';
 import { runCli } from './support/run-cli.js';
@@ -241,6 +242,8 @@ describe('quantize --algo gptq', () => {
       const convs = report.tensors.decisions.filter((decision) => decision.opType === 'Conv' && decision.action === 'quantized');
       assert.ok(convs.length > 0 && convs.every((decision) => decision.detail?.algorithm === 'gptq'), JSON.stringify(convs.map((decision) => decision.detail)));
       assert.ok(report.verification!.outputs[0]!.cosine > 0.999);
+      // The summary says what calibration did: GPTQ per weight, and the biases corrected alongside.
+      assert.match(renderQuantizeReport(report), new RegExp(`Calibration  ${convs.length + 1} weights gptq; ${convs.length + 1} biases corrected for rounding`));
     } finally {
       await fs.rm(output, { force: true });
     }

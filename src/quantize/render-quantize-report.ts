@@ -19,6 +19,20 @@ function groupRows(decisions: TensorDecision[], key: (decision: TensorDecision) 
   ]);
 }
 
+/** What calibration-aware steps did: "gptq on 46 weights (1 round to nearest: ...); 47 biases corrected". */
+function calibrationSummary(quantized: TensorDecision[]): string | undefined {
+  const parts: string[] = [];
+  const algorithms = new Map<string, number>();
+  for (const decision of quantized) {
+    const algorithm = decision.detail?.algorithm;
+    if (typeof algorithm === 'string') algorithms.set(algorithm, (algorithms.get(algorithm) ?? 0) + 1);
+  }
+  if (algorithms.size) parts.push([...algorithms].map(([algorithm, count]) => `${count} weight${count === 1 ? '' : 's'} ${algorithm}`).join(', '));
+  const corrected = quantized.filter((decision) => decision.detail?.biasCorrected).length;
+  if (corrected) parts.push(`${corrected} bias${corrected === 1 ? '' : 'es'} corrected for rounding`);
+  return parts.length ? parts.join('; ') : undefined;
+}
+
 /** The human summary of a quantize run (the --json document is the report itself). */
 export function renderQuantizeReport(report: QuantizeReport, styles: ChalkInstance = plainStyles): string {
   const lines: string[] = [];
@@ -43,6 +57,8 @@ export function renderQuantizeReport(report: QuantizeReport, styles: ChalkInstan
       ),
     );
   }
+  const calibrated = calibrationSummary(quantized);
+  if (calibrated) lines.push('', `${styles.bold('Calibration')}  ${calibrated}`);
   if (skipped.length) {
     lines.push('', `${styles.bold('Skipped')}`);
     lines.push(
