@@ -16,6 +16,7 @@ import { INT4_GRIDS } from '../src/quantize/kernels/int4-grids.js';
 import { int8WeightGrid } from '../src/quantize/kernels/int8-grids.js';
 import { defaultQuantizeOptions } from '../src/quantize/quantize-options.js';
 import { quantizeModel } from '../src/quantize/quantize-model.js';
+import { collectWeightHessians } from '../src/quantize/onnx/weight-hessians.js';
 import { renderQuantizeReport } from '../src/quantize/render-quantize-report.js';
 import { silentLogger } from '../src/terminal/logger.js';
 import { fixturesDir } from './support/repo-paths.js';
@@ -196,6 +197,25 @@ describe('input Hessians', () => {
     const expected = Array.from({ length: 9 }, (_, index) => rows.reduce((sum, row) => sum + row[Math.floor(index / 3)]! * row[index % 3]!, 0) / rows.length);
     assert.deepEqual(Array.from(hessians.get('W')!.matrices[0]!), expected);
     assert.equal(hessians.get('W')!.count, 4);
+  });
+});
+
+describe('Hessian memory budget', () => {
+  it('past the budget, further weights fall back to round to nearest with the reason', async () => {
+    const { loadOnnxModel } = await import('../src/onnx/onnx-model.js');
+    const { findWeightUses } = await import('../src/quantize/onnx/weight-uses.js');
+    const { WeightSelection } = await import('../src/quantize/weight-selection.js');
+    const { loadCalibrationForModel } = await import('../src/calibration/load-calibration-for-model.js');
+    const modelPath = path.join(fixturesDir, 'gpt-block.onnx');
+    const model = await loadOnnxModel(modelPath);
+    const { eligible } = findWeightUses(model, { inputs: { MatMul: 1 }, selection: WeightSelection.all() });
+    const calibration = await loadCalibrationForModel(path.join(fixturesDir, '..', 'calibration', 'gpt-block-ids.npz'), modelPath);
+    const firstBytes = eligible[0]!.dims[0]! ** 2 * 8;
+    const hessians = await collectWeightHessians(model, eligible, calibration, firstBytes);
+    assert.equal(hessians.calibrations.size, 1);
+    assert.ok(hessians.calibrations.has(eligible[0]!.weight.name!));
+    assert.ok(hessians.reasons.size >= 1);
+    for (const reason of hessians.reasons.values()) assert.match(reason, /Hessian memory budget .* is spent/);
   });
 });
 

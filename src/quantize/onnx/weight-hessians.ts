@@ -18,6 +18,10 @@ export interface WeightHessians {
   reasons: Map<string, string>;
 }
 
+function hessianBytes(extractor: FeatureExtractor): number {
+  return extractor.features ** 2 * extractor.groups * Float64Array.BYTES_PER_ELEMENT;
+}
+
 /** How each op's data input becomes feature vectors in the weight's row order (MatMul's B layout). */
 const FEATURE_EXTRACTORS: Record<string, (node: NodeProto, dims: number[]) => FeatureExtractor | string> = {
   MatMul: (_node, dims) => (dims.length === 2 ? lastAxisRows(dims[0]!) : `a ${dims.length}-D MatMul weight`),
@@ -42,10 +46,22 @@ const FEATURE_EXTRACTORS: Record<string, (node: NodeProto, dims: number[]) => Fe
   },
 };
 
-export async function collectWeightHessians(model: OnnxModel, uses: WeightUse[], calibration: CalibrationSet): Promise<WeightHessians> {
+/**
+ * Hessians are held from collection until their weight is quantized at save time, K x K doubles each: past
+ * this many bytes in all, further weights use round to nearest, so memory stays bounded on large models.
+ */
+export const GPTQ_HESSIAN_BUDGET_BYTES = 1024 ** 3;
+
+export async function collectWeightHessians(
+  model: OnnxModel,
+  uses: WeightUse[],
+  calibration: CalibrationSet,
+  budgetBytes = GPTQ_HESSIAN_BUDGET_BYTES,
+): Promise<WeightHessians> {
   const probeable = probeableValues(model.proto);
   const reasons = new Map<string, string>();
   const requests = new Map<string, HessianRequest>();
+  let heldBytes = 0;
   const usesByWeight = new Map<string, WeightUse[]>();
   for (const use of uses) usesByWeight.set(use.weight.name ?? '', [...(usesByWeight.get(use.weight.name ?? '') ?? []), use]);
   for (const [name, weightUses] of usesByWeight) {
@@ -58,9 +74,14 @@ export async function collectWeightHessians(model: OnnxModel, uses: WeightUse[],
       : extractor === undefined ? `${use.node.op_type} is not supported`
       : typeof extractor === 'string' ? extractor
       : extractor.features > GPTQ_MAX_FEATURES ? `${extractor.features} input features (GPTQ limit ${GPTQ_MAX_FEATURES})`
+      : heldBytes + hessianBytes(extractor) > budgetBytes ? `the Hessian memory budget (${budgetBytes / 1024 ** 2} MiB) is spent`
       : undefined;
-    if (reason) reasons.set(name, `round to nearest: ${reason}`);
-    else requests.set(name, { tensor: use.node.input![0]!, extractor: extractor as FeatureExtractor });
+    if (reason) {
+      reasons.set(name, `round to nearest: ${reason}`);
+      continue;
+    }
+    heldBytes += hessianBytes(extractor as FeatureExtractor);
+    requests.set(name, { tensor: use.node.input![0]!, extractor: extractor as FeatureExtractor });
   }
   const hessians = await collectInputHessians(model, requests, calibration);
   const calibrations = new Map<string, WeightCalibration>();
