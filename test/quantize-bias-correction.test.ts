@@ -123,6 +123,14 @@ describe('int8 bias correction', () => {
     });
   }
 
+  it('is reported beside the outlier split facts (--outlier-threshold with nothing above it)', async () => {
+    const proto = oneLayer(CASES[0]!);
+    const model = new OnnxModel(proto, path.join(workDir, 'outlier-threshold.onnx'), false);
+    const calibration = { source: 'test', samples: samples(CASES[0]!.inputShape, 3) };
+    const quantized = await quantizeToFile(quantizeInt8WeightOnly, model, int8Options({ calibration, outlierThreshold: 1e6 }), path.join(workDir, 'outlier-threshold.onnx'));
+    assert.deepEqual(quantized.decisions[0]!.detail, { biasCorrected: true, outlierFeatures: 0 });
+  });
+
   it('leaves biases alone without calibration data', async () => {
     const proto = oneLayer(CASES[3]!);
     const model = new OnnxModel(proto, path.join(workDir, 'no-calibration.onnx'), false);

@@ -143,7 +143,7 @@ async function biasCompanion(model: OnnxModel, valueNames: ValueNames, group: We
   const rule = SHIFT_RULES[node.op_type!]!;
   const outputs = rule.outputChannels(node, group.dims);
   if (outputs === undefined) return undefined;
-  const target = biasTarget(use.graph, node, outputs);
+  const target = biasTarget(use.graph, valueNames, node, outputs);
   if (!target) return undefined;
   const original = target.existing ? await model.tensorAsFloat32(target.existing) : new Float32Array(outputs);
   const corrected: TensorProto = { name: valueNames.fresh(`${target.existing?.name ?? `${group.weight.name}_bias`}_corrected`), dims: [outputs], data_type: ONNX_TYPE.FLOAT32 };
@@ -172,7 +172,7 @@ interface BiasTarget {
  * Where the layer's bias lives: Conv's and Gemm's third input (added when absent), or for MatMul the
  * constant operand of the Add it feeds (a new Add when there is none). A bias of another shape is left alone.
  */
-function biasTarget(graph: OnnxGraph, node: NodeProto, outputs: number): BiasTarget | undefined {
+function biasTarget(graph: OnnxGraph, valueNames: ValueNames, node: NodeProto, outputs: number): BiasTarget | undefined {
   const vectorOf = (name: string | undefined) => {
     const tensor = name ? graph.initializer(name) : undefined;
     const dims = tensor?.dims?.map(Number);
@@ -195,9 +195,9 @@ function biasTarget(graph: OnnxGraph, node: NodeProto, outputs: number): BiasTar
   }
   return {
     attach(name) {
-      const uncorrected = graph.uniqueName(`${output}_before_bias_correction`);
+      const uncorrected = valueNames.fresh(`${output}_before_bias_correction`);
       node.output![0] = uncorrected;
-      graph.insertNode(makeNode('Add', [uncorrected, name], [output], {}, { name: graph.uniqueName(`${node.name ?? output}_bias_correction`) }), graph.nodes[graph.nodes.indexOf(node) + 1]);
+      graph.insertNode(makeNode('Add', [uncorrected, name], [output], {}, { name: valueNames.fresh(`${node.name ?? output}_bias_correction`) }), graph.nodes[graph.nodes.indexOf(node) + 1]);
       graph.invalidate();
     },
   };

@@ -94,7 +94,7 @@ export async function quantizeInt8WeightOnly(context: OnnxSchemeContext): Promis
     if (correction) decision.detail = { ...decision.detail, biasCorrected: true };
     if (hessians) decision.detail = { ...decision.detail, algorithm: calibration ? algorithm.name : (hessians.reasons.get(group.weight.name ?? '') ?? 'round to nearest: per-tensor') };
     if (features) {
-      decision.detail = { outlierFeatures: 0 };
+      decision.detail = { ...decision.detail, outlierFeatures: 0 };
       if (blocker) {
         decision.detail.outlierSplit = `not split: ${blocker}`;
         log.warn(`${group.weight.name}: ${features.outliers.length} outlier features not kept float (${blocker})`);
